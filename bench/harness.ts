@@ -1,0 +1,111 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = fileURLToPath(new URL('..', import.meta.url));
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ServerProcess {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts `cairn server` from the built CLI as its own process, like a user would. */
+export async function startCairn(options: { dbUrl?: string; dataDir?: string }): Promise<ServerProcess> {
+  const port = await freePort();
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-'));
+  const args = [
+    path.join(REPO, 'packages/cli/bin/cairn.js'),
+    'server',
+    '--port',
+    String(port),
+    '--data-dir',
+    dataDir,
+  ];
+  if (options.dbUrl !== undefined) args.push('--db-url', options.dbUrl);
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, CAIRN_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const res = await fetch(`${url}/readyz`);
+      if (res.ok) break;
+    } catch {
+      // not up yet
+    }
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    if (Date.now() > deadline) throw new Error('server did not become ready in 30 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export async function postJson(url: string, body: string): Promise<unknown> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${url} → ${res.status}: ${text.slice(0, 300)}`);
+  return text === '' ? {} : JSON.parse(text);
+}
+
+/** Runs `workers` loops for `seconds`; returns completed operations per second. */
+export async function loadFor(options: {
+  workers: number;
+  seconds: number;
+  op: (worker: number, iteration: number) => Promise<void>;
+}): Promise<{ ops: number; perSecond: number; seconds: number }> {
+  const end = performance.now() + options.seconds * 1000;
+  const start = performance.now();
+  let ops = 0;
+  await Promise.all(
+    Array.from({ length: options.workers }, async (_, worker) => {
+      for (let i = 0; performance.now() < end; i++) {
+        await options.op(worker, i);
+        ops++;
+      }
+    }),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  return { ops, perSecond: ops / seconds, seconds };
+}
+
+export async function timeMany(
+  times: number,
+  op: () => Promise<void>,
+): Promise<{ median: number; p95: number; min: number }> {
+  const samples: number[] = [];
+  for (let i = 0; i < times; i++) {
+    const t0 = performance.now();
+    await op();
+    samples.push(performance.now() - t0);
+  }
+  samples.sort((a, b) => a - b);
+  const at = (q: number): number =>
+    samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? Number.NaN;
+  return { median: at(0.5), p95: at(0.95), min: samples[0] ?? Number.NaN };
+}

@@ -1,0 +1,272 @@
+/**
+ * Tracking figures of issue #2, through real HTTP on 127.0.0.1 against a
+ * `cairn server` child process, with the raw store insert rate measured in the
+ * same run as the ceiling.
+ *
+ *   node --import tsx bench/tracking.bench.ts [--dialect sqlite|postgres|both] [--seconds 10]
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { openDatabase } from '../packages/server/src/adapters/sql/database.js';
+import { createSqlStores } from '../packages/server/src/adapters/sql/sql-stores.js';
+import { loadFor, postJson, REPO, startCairn, timeMany } from './harness.js';
+
+const { values } = parseArgs({
+  options: {
+    dialect: { type: 'string', default: 'both' },
+    seconds: { type: 'string', default: '10' },
+    runs: { type: 'string', default: '10000' },
+    'history-points': { type: 'string', default: '100000' },
+  },
+});
+const SECONDS = Number(values.seconds);
+const SEARCH_RUNS = Number(values.runs);
+const HISTORY_POINTS = Number(values['history-points']);
+const PG_URL = process.env['CAIRN_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const NOW = Date.now();
+
+function batchBody(runId: string, offset: number): string {
+  const metrics: string[] = [];
+  for (let i = 0; i < 1000; i++) {
+    metrics.push(
+      `{"key":"m${i % 10}","value":${Math.random()},"timestamp":${NOW + offset},"step":${offset * 100 + Math.floor(i / 10)}}`,
+    );
+  }
+  return `{"run_id":"${runId}","metrics":[${metrics.join(',')}],"params":[],"tags":[]}`;
+}
+
+async function pgSchemaUrl(name: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const schema = `bench_${name}_${Date.now().toString(36)}`;
+  const url = new URL(PG_URL);
+  url.searchParams.set('schema', schema);
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const client = new pg.Client({ connectionString: PG_URL });
+      await client.connect();
+      await client.query(`drop schema if exists "${schema}" cascade`);
+      await client.end();
+    },
+  };
+}
+
+/** The ceiling: 1000-metric batches straight into the store, no HTTP, one writer. */
+async function rawStoreRate(dbUrl: string): Promise<number> {
+  const database = openDatabase(dbUrl);
+  await database.migrate();
+  const { tracking } = createSqlStores(database.db);
+  await tracking.ensureProject('default', 'default', NOW);
+  await tracking.insertExperiment({
+    experimentId: 'raw',
+    projectId: 'default',
+    name: 'raw',
+    artifactLocation: 'x',
+    lifecycleStage: 'active',
+    creationTime: NOW,
+    lastUpdateTime: NOW,
+    tags: {},
+  });
+  const runId = 'f'.repeat(32);
+  await tracking.insertRun(
+    {
+      runId,
+      experimentId: 'raw',
+      runName: 'raw',
+      userId: 'bench',
+      status: 'RUNNING',
+      startTime: NOW,
+      endTime: null,
+      lifecycleStage: 'active',
+      artifactUri: 'x',
+      deletedTime: null,
+    },
+    [],
+  );
+  let batch = 0;
+  const result = await loadFor({
+    workers: 1,
+    seconds: Math.min(SECONDS, 5),
+    op: async () => {
+      const b = batch++;
+      const metrics = Array.from({ length: 1000 }, (_, i) => ({
+        key: `m${i % 10}`,
+        value: Math.random(),
+        timestamp: NOW,
+        step: b * 100 + Math.floor(i / 10),
+      }));
+      await database.db
+        .transaction()
+        .execute((trx) => createSqlStores(trx).tracking.writeBatch(runId, { metrics, params: [], tags: [] }));
+    },
+  });
+  await database.close();
+  return result.perSecond * 1000;
+}
+
+async function createRun(url: string, experimentId: string): Promise<string> {
+  const created = (await postJson(
+    `${url}/api/2.0/mlflow/runs/create`,
+    JSON.stringify({ experiment_id: experimentId, start_time: Date.now() }),
+  )) as {
+    run: { info: { run_id: string } };
+  };
+  return created.run.info.run_id;
+}
+
+async function measure(dialect: 'sqlite' | 'postgres'): Promise<Record<string, number>> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), `cairn-bench-${dialect}-`));
+  const serverDb =
+    dialect === 'sqlite'
+      ? { url: `sqlite:${path.join(dataDir, 'cairn.db')}`, drop: async () => undefined }
+      : await pgSchemaUrl('srv');
+  const rawDb =
+    dialect === 'sqlite'
+      ? { url: `sqlite:${path.join(dataDir, 'raw.db')}`, drop: async () => undefined }
+      : await pgSchemaUrl('raw');
+  const figures: Record<string, number> = {};
+  try {
+    figures['raw_store_points_per_s'] = await rawStoreRate(rawDb.url);
+    console.log(
+      `[${dialect}] raw store insert: ${Math.round(figures['raw_store_points_per_s']).toLocaleString()} points/s`,
+    );
+
+    const server = await startCairn({ dbUrl: serverDb.url, dataDir });
+    const api = `${server.url}/api/2.0/mlflow`;
+    try {
+      const experiment = (await postJson(
+        `${api}/experiments/create`,
+        JSON.stringify({ name: `bench-${dialect}` }),
+      )) as { experiment_id: string };
+      const exp = experiment.experiment_id;
+
+      // 1. log-batch ingest: 8 clients, 1000-metric batches in MLflow's JSON.
+      const runs = await Promise.all(Array.from({ length: 8 }, () => createRun(server.url, exp)));
+      const ingest = await loadFor({
+        workers: 8,
+        seconds: SECONDS,
+        op: (w, i) =>
+          postJson(`${api}/runs/log-batch`, batchBody(runs[w] as string, i)).then(() => undefined),
+      });
+      figures['log_batch_points_per_s'] = ingest.perSecond * 1000;
+      console.log(
+        `[${dialect}] log-batch ingest, 8 clients: ${Math.round(figures['log_batch_points_per_s']).toLocaleString()} points/s`,
+      );
+
+      // 2. single log-metric calls, 8 clients.
+      const single = await loadFor({
+        workers: 8,
+        seconds: SECONDS,
+        op: (w, i) =>
+          postJson(
+            `${api}/runs/log-metric`,
+            `{"run_id":"${runs[w]}","key":"single","value":${Math.random()},"timestamp":${Date.now()},"step":${i}}`,
+          ).then(() => undefined),
+      });
+      figures['log_metric_calls_per_s'] = single.perSecond;
+      console.log(
+        `[${dialect}] single log-metric, 8 clients: ${Math.round(single.perSecond).toLocaleString()} calls/s`,
+      );
+
+      // 3. read one 100,000-point metric history.
+      const historyRun = await createRun(server.url, exp);
+      for (let offset = 0; offset < HISTORY_POINTS; offset += 1000) {
+        const metrics: string[] = [];
+        for (let i = 0; i < 1000; i++)
+          metrics.push(
+            `{"key":"loss","value":${Math.random()},"timestamp":${NOW + offset + i},"step":${offset + i}}`,
+          );
+        await postJson(
+          `${api}/runs/log-batch`,
+          `{"run_id":"${historyRun}","metrics":[${metrics.join(',')}]}`,
+        );
+      }
+      let points = 0;
+      const history = await timeMany(20, async () => {
+        const res = await fetch(`${api}/metrics/get-history?run_id=${historyRun}&metric_key=loss`);
+        const body = (await res.json()) as { metrics: unknown[] };
+        points = body.metrics.length;
+      });
+      if (points !== HISTORY_POINTS)
+        throw new Error(`history returned ${points} points, expected ${HISTORY_POINTS}`);
+      figures['history_100k_median_ms'] = history.median;
+      figures['history_100k_p95_ms'] = history.p95;
+      console.log(
+        `[${dialect}] ${HISTORY_POINTS.toLocaleString()}-point history: median ${history.median.toFixed(1)} ms, p95 ${history.p95.toFixed(1)} ms`,
+      );
+
+      // 4. search 10,000 runs with a metric filter and order_by.
+      const searchExp = (
+        (await postJson(`${api}/experiments/create`, JSON.stringify({ name: `search-${dialect}` }))) as {
+          experiment_id: string;
+        }
+      ).experiment_id;
+      let created = 0;
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (created < SEARCH_RUNS) {
+            created++;
+            const runId = await createRun(server.url, searchExp);
+            await postJson(
+              `${api}/runs/log-batch`,
+              JSON.stringify({
+                run_id: runId,
+                metrics: [
+                  { key: 'acc', value: Math.random(), timestamp: NOW, step: 0 },
+                  { key: 'loss', value: Math.random(), timestamp: NOW, step: 0 },
+                ],
+                params: [
+                  { key: 'model', value: Math.random() < 0.5 ? 'tree' : 'linear' },
+                  { key: 'lr', value: String(Math.random()) },
+                ],
+              }),
+            );
+          }
+        }),
+      );
+      for (const maxResults of [100, 1000]) {
+        const body = JSON.stringify({
+          experiment_ids: [searchExp],
+          filter: 'metrics.acc > 0.5',
+          order_by: ['metrics.acc DESC'],
+          max_results: maxResults,
+        });
+        let count = 0;
+        const search = await timeMany(30, async () => {
+          const result = (await postJson(`${api}/runs/search`, body)) as { runs: unknown[] };
+          count = result.runs.length;
+        });
+        if (count !== maxResults) throw new Error(`search returned ${count} runs`);
+        figures[`search_${maxResults}_of_10k_median_ms`] = search.median;
+        figures[`search_${maxResults}_of_10k_p95_ms`] = search.p95;
+        console.log(
+          `[${dialect}] search ${SEARCH_RUNS.toLocaleString()} runs (metric filter + order_by, max_results ${maxResults}): median ${search.median.toFixed(1)} ms, p95 ${search.p95.toFixed(1)} ms`,
+        );
+      }
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await serverDb.drop();
+    await rawDb.drop();
+  }
+  return figures;
+}
+
+const dialects: Array<'sqlite' | 'postgres'> =
+  values.dialect === 'both' ? ['sqlite', 'postgres'] : [values.dialect as 'sqlite' | 'postgres'];
+const results: Record<string, Record<string, number>> = {};
+for (const dialect of dialects) results[dialect] = await measure(dialect);
+const out = path.join(REPO, 'bench/.work');
+mkdirSync(out, { recursive: true });
+writeFileSync(
+  path.join(out, 'tracking.json'),
+  JSON.stringify(
+    { at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, results },
+    null,
+    2,
+  ),
+);
+console.log(JSON.stringify(results, null, 2));

@@ -1,0 +1,106 @@
+import { Command, CommanderError, Option } from 'commander';
+import { environmentHelp } from './commands/server-help.js';
+import { reportError, UsageError } from './output/errors.js';
+
+export interface GlobalOptions {
+  url?: string;
+  json?: boolean;
+}
+
+const DEFAULT_URL = 'http://127.0.0.1:5000';
+
+/** Commands load their code only when run, so `cairn --help` stays instant. */
+function lazy<A extends unknown[]>(load: () => Promise<(...args: A) => Promise<void>>) {
+  return async (...args: A): Promise<void> => {
+    const action = await load();
+    await action(...args);
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command('cairn')
+    .description('Cairn — version data, track experiments, govern and serve models.')
+    .version('0.1.0', '-v, --version')
+    .addOption(new Option('--url <url>', 'Cairn server to talk to').env('CAIRN_URL').default(DEFAULT_URL))
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortSubcommands: true })
+    .exitOverride();
+
+  program
+    .command('server')
+    .description('Start the Cairn server (API, MLflow-compatible API) on this machine')
+    .option('--host <address>', 'address to bind [env CAIRN_HOST] (default "127.0.0.1")')
+    .option('--port <number>', 'TCP port [env CAIRN_PORT] (default 5000)')
+    .option(
+      '--data-dir <dir>',
+      'folder for the SQLite database and blobs [env CAIRN_DATA_DIR] (default "./.cairn")',
+    )
+    .option('--db-url <url>', 'metadata database: sqlite:PATH or postgres://… [env CAIRN_DB_URL]')
+    .option('--blob-url <url>', 'blob store: file:PATH or s3://bucket/prefix [env CAIRN_BLOB_URL]')
+    .addHelpText('after', environmentHelp)
+    .action(lazy(async () => (await import('./commands/server.js')).serverCommand));
+
+  const experiments = program.command('experiments').alias('exp').description('List and manage experiments');
+  experiments
+    .command('ls')
+    .alias('list')
+    .description('List experiments')
+    .option('--filter <expr>', `MLflow filter, e.g. "name LIKE 'churn%'"`)
+    .option('--order-by <clause...>', 'e.g. "name ASC" or "creation_time DESC"')
+    .option('--view <view>', 'active, deleted or all', 'active')
+    .option('--max-results <n>', 'page size', '100')
+    .option('--page-token <token>', 'continue from a previous page')
+    .option('--json', 'print JSON')
+    .action(lazy(async () => (await import('./commands/experiments.js')).listExperiments));
+  experiments
+    .command('create')
+    .argument('<name>', 'experiment name')
+    .description('Create an experiment')
+    .option('--artifact-location <uri>', 'where its runs store artifacts (default: this server)')
+    .option('--json', 'print JSON')
+    .action(lazy(async () => (await import('./commands/experiments.js')).createExperiment));
+
+  const runs = program.command('runs').description('List and inspect runs');
+  runs
+    .command('ls')
+    .alias('list')
+    .description('List runs of one or more experiments (newest first)')
+    .option(
+      '-e, --experiment <name-or-id...>',
+      'experiment name or id (default: "0", the Default experiment)',
+    )
+    .option('--filter <expr>', `MLflow filter, e.g. "metrics.acc > 0.9 and params.model = 'tree'"`)
+    .option('--order-by <clause...>', 'e.g. "metrics.acc DESC"')
+    .option('--view <view>', 'active, deleted or all', 'active')
+    .option('--max-results <n>', 'page size', '50')
+    .option('--page-token <token>', 'continue from a previous page')
+    .option('--json', 'print JSON')
+    .action(lazy(async () => (await import('./commands/runs.js')).listRuns));
+  runs
+    .command('show')
+    .argument('<run-id>', 'run id')
+    .description('Show one run: info, params, latest metrics, tags, inputs, artifacts')
+    .option('--json', 'print JSON')
+    .action(lazy(async () => (await import('./commands/runs.js')).showRun));
+
+  return program;
+}
+
+/** Runs the CLI; sets process.exitCode rather than exiting so output is flushed. */
+export async function run(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`Error: ${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.exitCode = reportError(error);
+  }
+}

@@ -1,0 +1,104 @@
+import { Kysely, Migrator, type MigrationProvider, sql } from 'kysely';
+import { CairnError } from '@cairn/contract';
+import { MIGRATIONS } from './migrations/index.js';
+import { openPostgres } from './dialects/postgres.js';
+import { openSqlite } from './dialects/sqlite.js';
+import type { Database } from './schema.js';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export interface MetadataDatabase {
+  readonly db: Kysely<Database>;
+  /** Adapter-internal; services see capability flags, never this name. */
+  readonly dialect: DialectName;
+  /** Largest number of bound parameters one statement may carry. */
+  readonly maxParameters: number;
+  migrate(): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const provider: MigrationProvider = { getMigrations: () => Promise.resolve({ ...MIGRATIONS }) };
+
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):([^@/]+)@/, '//$1:***@');
+}
+
+export function openDatabase(url: string): MetadataDatabase {
+  if (url.startsWith('sqlite:')) {
+    const connection = openSqlite(url);
+    const db = new Kysely<Database>({ dialect: connection.dialect });
+    return makeDatabase({ db, dialect: 'sqlite', maxParameters: 32_000, onClose: async () => undefined });
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const connection = openPostgres(url);
+    const db = new Kysely<Database>({ dialect: connection.dialect });
+    const schema = connection.schema;
+    const ensureSchema = async (): Promise<void> => {
+      if (schema !== undefined) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+    };
+    return makeDatabase({ db, dialect: 'postgres', maxParameters: 65_000, beforeMigrate: ensureSchema });
+  }
+  throw new CairnError(
+    'INVALID_ARGUMENT',
+    `database URL "${redactUrl(url)}" is not supported: use sqlite:PATH, sqlite::memory: or postgres://user@host:port/db`,
+  );
+}
+
+function makeDatabase(options: {
+  db: Kysely<Database>;
+  dialect: DialectName;
+  maxParameters: number;
+  beforeMigrate?: () => Promise<void>;
+  onClose?: () => Promise<void>;
+}): MetadataDatabase {
+  const { db, dialect, maxParameters } = options;
+  return {
+    db,
+    dialect,
+    maxParameters,
+    async migrate() {
+      try {
+        await options.beforeMigrate?.();
+      } catch (error) {
+        throw translateDbError(error);
+      }
+      const migrator = new Migrator({ db, provider });
+      const { error, results } = await migrator.migrateToLatest();
+      if (error !== undefined) {
+        const failed = results?.find((r) => r.status === 'Error');
+        throw new CairnError(
+          'UNAVAILABLE',
+          `database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? String(error)}`,
+          { cause: error },
+        );
+      }
+    },
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      await db.destroy();
+      await options.onClose?.();
+    },
+  };
+}
+
+/** Driver errors become Cairn errors at the adapter boundary. */
+export function translateDbError(error: unknown): unknown {
+  if (typeof error !== 'object' || error === null) return error;
+  const code = (error as { code?: unknown }).code;
+  if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505') {
+    return new CairnError('ALREADY_EXISTS', 'a record with the same key already exists', { cause: error });
+  }
+  if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || code === '23503') {
+    return new CairnError('NOT_FOUND', 'a record this change refers to does not exist', { cause: error });
+  }
+  if (code === 'SQLITE_BUSY' || code === 'ECONNREFUSED' || code === '57P01' || code === '53300') {
+    return new CairnError('UNAVAILABLE', 'the metadata database is not reachable right now', {
+      cause: error,
+      retryable: true,
+    });
+  }
+  return error;
+}

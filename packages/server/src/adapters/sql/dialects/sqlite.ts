@@ -1,0 +1,31 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { SqliteDialect } from 'kysely';
+
+export interface SqliteConnection {
+  dialect: SqliteDialect;
+  close(): void;
+}
+
+/** `sqlite:/abs/path.db` or `sqlite::memory:`. */
+export function openSqlite(url: string): SqliteConnection {
+  const target = url.slice('sqlite:'.length);
+  const memory = target === ':memory:' || target === '';
+  if (!memory) mkdirSync(path.dirname(target), { recursive: true });
+  const database = new BetterSqlite3(memory ? ':memory:' : target);
+  // WAL lets readers (other processes, `cairn audit verify --data-dir`) run beside
+  // the writer; NORMAL sync is durable across process crashes in WAL mode.
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = NORMAL');
+  database.pragma('foreign_keys = ON');
+  database.pragma('busy_timeout = 5000');
+  database.pragma('cache_size = -65536');
+  database.pragma('temp_store = MEMORY');
+  // MLflow's LIKE is case-sensitive (ILIKE is the insensitive one), as on PostgreSQL.
+  database.pragma('case_sensitive_like = ON');
+  return {
+    dialect: new SqliteDialect({ database }),
+    close: () => database.close(),
+  };
+}

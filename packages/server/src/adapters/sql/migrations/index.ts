@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely';
+import * as tracking from './2026_11_26_1800_tracking.js';
+
+/** The one forward-only chain for both dialects, in order. Append; never edit or reorder. */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '2026_11_26_1800_tracking': tracking,
+};

@@ -1,0 +1,117 @@
+import type { Generated } from 'kysely';
+
+/** Row shapes of the metadata database. Rows stay in adapters; mappers turn them into entities. */
+export interface ProjectsTable {
+  project_id: string;
+  name: string;
+  created_ms: number;
+}
+
+export interface SequencesTable {
+  name: string;
+  value: number;
+}
+
+export interface ExperimentsTable {
+  experiment_id: string;
+  project_id: string;
+  name: string;
+  artifact_location: string;
+  lifecycle_stage: string;
+  creation_ms: number;
+  last_update_ms: number;
+}
+
+export interface ExperimentTagsTable {
+  experiment_id: string;
+  key: string;
+  value: string;
+}
+
+export interface RunsTable {
+  run_uuid: string;
+  experiment_id: string;
+  run_name: string;
+  user_id: string;
+  status: string;
+  start_ms: number;
+  end_ms: number | null;
+  lifecycle_stage: string;
+  artifact_uri: string;
+  deleted_ms: number | null;
+}
+
+export interface KeyValueTable {
+  run_uuid: string;
+  key: string;
+  value: string;
+}
+
+export interface MetricsTable {
+  run_uuid: string;
+  key: string;
+  step: number;
+  timestamp_ms: number;
+  value: number;
+  is_nan: number;
+}
+
+export interface DatasetsTable {
+  dataset_uuid: string;
+  experiment_id: string;
+  name: string;
+  digest: string;
+  source_type: string;
+  source: string;
+  schema: string | null;
+  profile: string | null;
+}
+
+export interface InputsTable {
+  input_uuid: string;
+  source_type: string;
+  source_id: string;
+  destination_type: string;
+  destination_id: string;
+}
+
+export interface InputTagsTable {
+  input_uuid: string;
+  key: string;
+  value: string;
+}
+
+export interface ArtifactFilesTable {
+  path: string;
+  dir: string;
+  digest: string;
+  size_bytes: number;
+  created_ms: number;
+}
+
+export interface ArtifactDirsTable {
+  path: string;
+  parent: string;
+}
+
+export interface KyselyMigrationRow {
+  name: string;
+  timestamp: Generated<string>;
+}
+
+export interface Database {
+  projects: ProjectsTable;
+  sequences: SequencesTable;
+  experiments: ExperimentsTable;
+  experiment_tags: ExperimentTagsTable;
+  runs: RunsTable;
+  params: KeyValueTable;
+  tags: KeyValueTable;
+  metrics: MetricsTable;
+  latest_metrics: MetricsTable;
+  datasets: DatasetsTable;
+  inputs: InputsTable;
+  input_tags: InputTagsTable;
+  artifact_files: ArtifactFilesTable;
+  artifact_dirs: ArtifactDirsTable;
+}

@@ -1,0 +1,31 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Transactor } from '../../kernel/transactor.js';
+import type { ArtifactStores } from '../../modules/artifacts/index.js';
+import type { TrackingStores } from '../../modules/tracking/index.js';
+import { SqlArtifactIndexStore } from './artifacts/sql-artifact-index-store.js';
+import { translateDbError, type MetadataDatabase } from './database.js';
+import type { Database } from './schema.js';
+import { SqlTrackingStore } from './tracking/sql-tracking-store.js';
+
+/** Every store of every module, bound to one connection or transaction. */
+export type MetadataStores = TrackingStores & ArtifactStores;
+
+export function createSqlStores(db: Kysely<Database> | Transaction<Database>): MetadataStores {
+  return {
+    tracking: new SqlTrackingStore(db),
+    artifacts: new SqlArtifactIndexStore(db),
+  };
+}
+
+/** Opens one database transaction per use case; driver errors leave as Cairn errors. */
+export function createSqlTransactor(database: MetadataDatabase): Transactor<MetadataStores> {
+  return {
+    async run<T>(work: (stores: MetadataStores) => Promise<T>): Promise<T> {
+      try {
+        return await database.db.transaction().execute((trx) => work(createSqlStores(trx)));
+      } catch (error) {
+        throw translateDbError(error);
+      }
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ENV_VARS } from './env-vars.js';
+import { loadConfig } from './load-config.js';
+
+const tmp = (): string => mkdtempSync(path.join(os.tmpdir(), 'cairn-config-'));
+
+describe('loadConfig', () => {
+  it('defaults to 127.0.0.1:5000 with SQLite and blobs under ./.cairn', () => {
+    const cwd = tmp();
+    const config = loadConfig({ cwd, env: {} });
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.port).toBe(5000);
+    expect(config.dbUrl).toBe(`sqlite:${path.join(cwd, '.cairn', 'cairn.db')}`);
+    expect(config.blobUrl).toBe(`file:${path.join(cwd, '.cairn', 'blobs')}`);
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.s3)).toBe(true);
+  });
+
+  it('takes flags over env over cairn.config.json over defaults', () => {
+    const cwd = tmp();
+    writeFileSync(
+      path.join(cwd, 'cairn.config.json'),
+      JSON.stringify({ port: 7000, host: '::1', logLevel: 'warn' }),
+    );
+    const fileOnly = loadConfig({ cwd, env: {} });
+    expect(fileOnly.port).toBe(7000);
+    expect(fileOnly.host).toBe('::1');
+    const withEnv = loadConfig({ cwd, env: { CAIRN_PORT: '7001' } });
+    expect(withEnv.port).toBe(7001);
+    const withFlag = loadConfig({ cwd, env: { CAIRN_PORT: '7001' }, flags: { port: '7002' } });
+    expect(withFlag.port).toBe(7002);
+    expect(withFlag.logLevel).toBe('warn');
+  });
+
+  it('derives database and blob paths from --data-dir and keeps explicit URLs', () => {
+    const cwd = tmp();
+    const config = loadConfig({ cwd, env: {}, flags: { dataDir: 'state' } });
+    expect(config.dbUrl).toBe(`sqlite:${path.join(cwd, 'state', 'cairn.db')}`);
+    const pg = loadConfig({
+      cwd,
+      env: {
+        CAIRN_DB_URL: 'postgres://u@h:5432/db',
+        CAIRN_BLOB_URL: 's3://bucket/prefix',
+        CAIRN_S3_ENDPOINT: 'http://127.0.0.1:9000',
+      },
+    });
+    expect(pg.dbUrl).toBe('postgres://u@h:5432/db');
+    expect(pg.blobUrl).toBe('s3://bucket/prefix');
+    expect(pg.s3).toEqual({ endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', forcePathStyle: true });
+  });
+
+  it.each([
+    [{ CAIRN_PORT: 'http' }, 'CAIRN_PORT'],
+    [{ CAIRN_PORT: '70000' }, 'CAIRN_PORT'],
+    [{ CAIRN_LOG_LEVEL: 'loud' }, 'CAIRN_LOG_LEVEL'],
+    [{ CAIRN_BODY_LIMIT_MB: '-1' }, 'CAIRN_BODY_LIMIT_MB'],
+    [{ CAIRN_S3_FORCE_PATH_STYLE: 'maybe' }, 'CAIRN_S3_FORCE_PATH_STYLE'],
+  ])('refuses %o naming the setting', (env, name) => {
+    expect(() => loadConfig({ cwd: tmp(), env })).toThrow(name);
+  });
+
+  it('refuses an unreadable cairn.config.json with a clear message', () => {
+    const cwd = tmp();
+    writeFileSync(path.join(cwd, 'cairn.config.json'), '{ not json');
+    expect(() => loadConfig({ cwd, env: {} })).toThrow(/cairn.config.json/);
+  });
+
+  it('is documented in docs/config.md, every variable', () => {
+    const doc = readFileSync(new URL('../../../../docs/config.md', import.meta.url), 'utf8');
+    for (const spec of Object.values(ENV_VARS)) expect(doc).toContain(`\`${spec.name}\``);
+  });
+});

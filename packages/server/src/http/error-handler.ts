@@ -1,0 +1,48 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { MLFLOW_ERROR_BY_CODE, nativeStatus, toCairnError } from './error-mapping.js';
+
+const MLFLOW_PREFIXES = [
+  '/api/2.0/mlflow',
+  '/ajax-api/2.0/mlflow',
+  '/api/2.0/mlflow-artifacts',
+  '/ajax-api/2.0/mlflow-artifacts',
+];
+
+export function isMlflowPath(url: string): boolean {
+  return MLFLOW_PREFIXES.some((prefix) => url.startsWith(prefix));
+}
+
+/**
+ * The one error handler. MLflow routes answer in MLflow's shape and codes; the
+ * rest in Cairn's `{ error: { code, message } }`. Every answer carries the
+ * request id; 5xx are logged with it and never expose internals.
+ */
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((raw: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const error = toCairnError(raw);
+    if (error.code === 'INTERNAL' || error.code === 'DATA_LOSS') {
+      request.log.error({ err: raw, requestId: request.id }, 'request failed');
+    } else {
+      request.log.debug({ code: error.code, message: error.message }, 'request rejected');
+    }
+    if (isMlflowPath(request.url)) {
+      const mlflow = MLFLOW_ERROR_BY_CODE[error.code];
+      return reply.status(mlflow.status).send({ error_code: mlflow.code, message: error.message });
+    }
+    return reply.status(nativeStatus(error)).send({
+      error: {
+        code: error.code,
+        message: error.message,
+        ...(error.field === undefined ? {} : { field: error.field }),
+        requestId: request.id,
+      },
+    });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const message = `No route for ${request.method} ${request.url.split('?')[0] ?? ''}`;
+    if (isMlflowPath(request.url))
+      return reply.status(404).send({ error_code: 'ENDPOINT_NOT_FOUND', message });
+    return reply.status(404).send({ error: { code: 'NOT_FOUND', message, requestId: request.id } });
+  });
+}

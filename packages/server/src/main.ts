@@ -1,0 +1,42 @@
+import type { FastifyInstance } from 'fastify';
+import { CairnError } from '@cairn/contract';
+import { buildApp, type AppOverrides } from './app.js';
+import { redactUrl } from './adapters/sql/database.js';
+import type { CairnConfig } from './config/load-config.js';
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export interface RunningServer {
+  app: FastifyInstance;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Builds the app, listens, and closes cleanly on SIGINT/SIGTERM. */
+export async function startServer(config: CairnConfig, overrides: AppOverrides = {}): Promise<RunningServer> {
+  if (!LOOPBACK.has(config.host)) {
+    throw new CairnError(
+      'INVALID_ARGUMENT',
+      `Refusing to bind ${config.host}: Cairn only listens on a loopback address until authentication is configured. ` +
+        'Use --host 127.0.0.1 and put a reverse proxy in front, or enable auth when it is available.',
+    );
+  }
+  const app = await buildApp(config, overrides);
+  const address = await app.listen({ host: config.host, port: config.port });
+  const url = address.replace('[::1]', '[::1]');
+  app.log.info(
+    { url, db: redactUrl(config.dbUrl), blobs: app.cairn.blobs.location },
+    `Cairn is listening on ${url} (MLFLOW_TRACKING_URI=${url})`,
+  );
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= app.close();
+    return closing;
+  };
+  const onSignal = (): void => {
+    void close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return { app, url, close };
+}

@@ -1,0 +1,114 @@
+import type { Readable } from 'node:stream';
+import { CairnError } from '@cairn/contract';
+import type { Clock } from '../../kernel/clock.js';
+import type { Transactor } from '../../kernel/transactor.js';
+import type { ArtifactFile, ArtifactIndexStore, ArtifactStores } from './artifact-index.store.js';
+import { baseName, joinArtifactPath, normalizeArtifactPath } from './artifact-path.js';
+import type { BlobStore } from './blob.store.js';
+
+export interface ArtifactEntryRecord {
+  /** Path relative to the listed folder's root argument (see `list`). */
+  path: string;
+  isDir: boolean;
+  sizeBytes?: number;
+  digest?: string;
+}
+
+export interface ArtifactDownload {
+  file: ArtifactFile;
+  stream: Readable;
+}
+
+export interface ArtifactServiceDeps {
+  blobs: BlobStore;
+  index: ArtifactIndexStore;
+  transactor: Transactor<ArtifactStores>;
+  clock: Clock;
+}
+
+/**
+ * Artifacts are files at paths, each a pointer to a content-addressed blob.
+ * The bytes are written before the transaction that indexes them: a failed
+ * transaction leaves only an unreferenced blob, never a dangling path.
+ */
+export class ArtifactService {
+  constructor(private readonly deps: ArtifactServiceDeps) {}
+
+  async upload(rawPath: unknown, body: Readable | AsyncIterable<Uint8Array>): Promise<ArtifactFile> {
+    const path = normalizeArtifactPath(rawPath);
+    if (path === '')
+      throw new CairnError('INVALID_ARGUMENT', 'path must name a file, not the root', { field: 'path' });
+    if (await this.deps.index.isDir(path)) {
+      throw new CairnError('INVALID_ARGUMENT', `"${path}" is a folder; upload to a path inside it`, {
+        field: 'path',
+      });
+    }
+    const stored = await this.deps.blobs.put(body);
+    const file: ArtifactFile = {
+      path,
+      digest: stored.digest,
+      sizeBytes: stored.sizeBytes,
+      createdAt: this.deps.clock.now(),
+    };
+    await this.deps.transactor.run(({ artifacts }) => artifacts.putFile(file));
+    return file;
+  }
+
+  async stat(rawPath: unknown): Promise<ArtifactFile | undefined> {
+    return this.deps.index.getFile(normalizeArtifactPath(rawPath));
+  }
+
+  async download(rawPath: unknown): Promise<ArtifactDownload> {
+    const path = normalizeArtifactPath(rawPath);
+    const file = await this.deps.index.getFile(path);
+    if (file === undefined) {
+      const isDir = path !== '' && (await this.deps.index.isDir(path));
+      throw new CairnError(
+        isDir ? 'INVALID_ARGUMENT' : 'NOT_FOUND',
+        isDir ? `"${path}" is a folder, not a file` : `no artifact at "${path}"`,
+        { field: 'path' },
+      );
+    }
+    return { file, stream: await this.deps.blobs.get(file.digest) };
+  }
+
+  /**
+   * Lists one folder. `root` is the part of the path entries are reported
+   * relative to (a run's artifact root); `path` is below it.
+   */
+  async list(options: { root?: string; path?: unknown }): Promise<ArtifactEntryRecord[]> {
+    const root = options.root === undefined ? '' : normalizeArtifactPath(options.root, 'root');
+    const relative = normalizeArtifactPath(options.path);
+    const dir = joinArtifactPath(root, relative);
+    const single = dir === '' ? undefined : await this.deps.index.getFile(dir);
+    if (single !== undefined) return [];
+    const listing = await this.deps.index.list(dir);
+    const strip = (full: string): string => (root === '' ? full : full.slice(root.length + 1));
+    const entries: ArtifactEntryRecord[] = [
+      ...listing.dirs.map((d) => ({ path: strip(d), isDir: true })),
+      ...listing.files.map((f) => ({
+        path: strip(f.path),
+        isDir: false,
+        sizeBytes: f.sizeBytes,
+        digest: f.digest,
+      })),
+    ];
+    entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return entries;
+  }
+
+  async listTree(rawPath: unknown): Promise<ArtifactFile[]> {
+    return this.deps.index.listTree(normalizeArtifactPath(rawPath));
+  }
+
+  async delete(rawPath: unknown): Promise<number> {
+    const path = normalizeArtifactPath(rawPath);
+    if (path === '')
+      throw new CairnError('INVALID_ARGUMENT', 'refusing to delete the artifact root', { field: 'path' });
+    const removed = await this.deps.transactor.run(({ artifacts }) => artifacts.deleteTree(path));
+    if (removed === 0) throw new CairnError('NOT_FOUND', `no artifact at "${path}"`, { field: 'path' });
+    return removed;
+  }
+}
+
+export { baseName };

@@ -1,0 +1,11 @@
+export type { BlobStore, BlobInfo, Digest, PutResult } from './blob.store.js';
+export { isDigest, DIGEST_PATTERN } from './blob.store.js';
+export type {
+  ArtifactFile,
+  ArtifactIndexStore,
+  ArtifactListing,
+  ArtifactStores,
+} from './artifact-index.store.js';
+export { ArtifactService } from './artifacts.service.js';
+export type { ArtifactDownload, ArtifactEntryRecord, ArtifactServiceDeps } from './artifacts.service.js';
+export { normalizeArtifactPath, joinArtifactPath, parentOf, ancestorsOf, baseName } from './artifact-path.js';

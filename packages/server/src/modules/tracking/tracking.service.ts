@@ -1,0 +1,703 @@
+import { CairnError, RUN_TAGS, TRACKING_LIMITS, type ViewType } from '@cairn/contract';
+import type { Clock } from '../../kernel/clock.js';
+import { newRunId } from '../../kernel/ids.js';
+import type { Transactor } from '../../kernel/transactor.js';
+import {
+  DEFAULT_EXPERIMENT_ID,
+  DEFAULT_EXPERIMENT_NAME,
+  DEFAULT_PROJECT_ID,
+  defaultExperimentArtifactLocation,
+  lifecycleStagesFor,
+  runArtifactUri,
+  type DatasetInputRecord,
+  type ExperimentRecord,
+  type MetricPoint,
+  type Page,
+  type RunInfoRecord,
+  type RunRecord,
+} from './entities.js';
+import { parseExperimentOrderBy, parseRunOrderBy } from './order-by.js';
+import { decodePageToken, encodePageToken } from './page-token.js';
+import { generateRunName } from './run-names.js';
+import { parseExperimentFilter, parseRunFilter } from './search-filter.js';
+import type { BatchWrite, TrackingStore, TrackingStores } from './tracking.store.js';
+import {
+  checkArray,
+  checkExperimentName,
+  checkId,
+  checkKey,
+  checkKeyValue,
+  checkMaxResults,
+  checkMetric,
+  checkOptionalInteger,
+  checkOptionalString,
+  checkRunStatus,
+  checkString,
+  checkViewType,
+} from './validation.js';
+
+export interface TrackingServiceDeps {
+  /** For reads outside a transaction. */
+  store: TrackingStore;
+  transactor: Transactor<TrackingStores>;
+  clock: Clock;
+}
+
+export interface SearchOptions {
+  filter?: unknown;
+  orderBy?: unknown;
+  maxResults?: unknown;
+  pageToken?: unknown;
+  viewType?: unknown;
+}
+
+export interface RawBatch {
+  metrics?: unknown;
+  params?: unknown;
+  tags?: unknown;
+}
+
+const LOG_MODEL_HISTORY_TAG = 'mlflow.log-model.history';
+
+const invalid = (message: string, field?: string): CairnError =>
+  new CairnError('INVALID_ARGUMENT', message, field === undefined ? {} : { field });
+
+function checkStringList(value: unknown, field: string): string[] {
+  return checkArray(value, field).map((item, i) => {
+    if (typeof item !== 'string') throw invalid(`${field}[${i}] must be a string`, `${field}[${i}]`);
+    return item;
+  });
+}
+
+/** Experiment and run use cases. Validation of values, lifecycle rules and limits live here. */
+export class TrackingService {
+  constructor(private readonly deps: TrackingServiceDeps) {}
+
+  private get store(): TrackingStore {
+    return this.deps.store;
+  }
+
+  /** Creates the `default` project and MLflow's experiment "0" when missing. Idempotent. */
+  async ensureDefaults(): Promise<void> {
+    const now = this.deps.clock.now();
+    await this.deps.transactor.run(async ({ tracking }) => {
+      await tracking.ensureProject(DEFAULT_PROJECT_ID, DEFAULT_PROJECT_ID, now);
+      if ((await tracking.getExperiment(DEFAULT_EXPERIMENT_ID)) !== undefined) return;
+      if ((await tracking.getExperimentByName(DEFAULT_EXPERIMENT_NAME)) !== undefined) return;
+      await tracking.insertExperiment({
+        experimentId: DEFAULT_EXPERIMENT_ID,
+        projectId: DEFAULT_PROJECT_ID,
+        name: DEFAULT_EXPERIMENT_NAME,
+        artifactLocation: defaultExperimentArtifactLocation(DEFAULT_EXPERIMENT_ID),
+        lifecycleStage: 'active',
+        creationTime: now,
+        lastUpdateTime: now,
+        tags: {},
+      });
+    });
+  }
+
+  // ── experiments ────────────────────────────────────────────────────────────
+
+  async createExperiment(input: {
+    name: unknown;
+    artifactLocation?: unknown;
+    tags?: unknown;
+  }): Promise<ExperimentRecord> {
+    const name = checkExperimentName(input.name);
+    const customLocation = checkOptionalString(input.artifactLocation, 'artifact_location', 2048);
+    const tags = checkArray(input.tags, 'tags').map((t, i) =>
+      checkKeyValue(t, `tags[${i}]`, TRACKING_LIMITS.maxExperimentTagValueLength),
+    );
+    const now = this.deps.clock.now();
+    return this.deps.transactor.run(async ({ tracking }) => {
+      const existing = await tracking.getExperimentByName(name);
+      if (existing !== undefined) {
+        throw new CairnError(
+          'ALREADY_EXISTS',
+          `Experiment '${name}' already exists${existing.lifecycleStage === 'deleted' ? ' (deleted; restore it or pick another name)' : ''}.`,
+          { field: 'name' },
+        );
+      }
+      const experimentId = await tracking.nextExperimentId();
+      const experiment: ExperimentRecord = {
+        experimentId,
+        projectId: DEFAULT_PROJECT_ID,
+        name,
+        artifactLocation:
+          customLocation === undefined || customLocation === ''
+            ? defaultExperimentArtifactLocation(experimentId)
+            : customLocation,
+        lifecycleStage: 'active',
+        creationTime: now,
+        lastUpdateTime: now,
+        tags: Object.fromEntries(tags.map((t) => [t.key, t.value])),
+      };
+      await tracking.insertExperiment(experiment);
+      return experiment;
+    });
+  }
+
+  async getExperiment(rawId: unknown): Promise<ExperimentRecord> {
+    const experimentId = checkId(rawId, 'experiment_id');
+    const experiment = await this.store.getExperiment(experimentId);
+    if (experiment === undefined) {
+      throw new CairnError('NOT_FOUND', `No Experiment with id=${experimentId} exists`, {
+        field: 'experiment_id',
+      });
+    }
+    return experiment;
+  }
+
+  async getExperimentByName(rawName: unknown): Promise<ExperimentRecord> {
+    const name = checkString(rawName, 'experiment_name', TRACKING_LIMITS.maxExperimentNameLength);
+    const experiment = await this.store.getExperimentByName(name);
+    if (experiment === undefined) {
+      throw new CairnError('NOT_FOUND', `Could not find experiment with name '${name}'`, {
+        field: 'experiment_name',
+      });
+    }
+    return experiment;
+  }
+
+  async searchExperiments(options: SearchOptions): Promise<Page<ExperimentRecord>> {
+    const filter =
+      options.filter === undefined || options.filter === null
+        ? undefined
+        : parseExperimentFilter(checkString(options.filter, 'filter', 20_000));
+    const orderBy = parseExperimentOrderBy(checkStringList(options.orderBy, 'order_by'));
+    const limit = checkMaxResults(options.maxResults, 'max_results', TRACKING_LIMITS.maxResultsExperiments);
+    const offset = decodePageToken(checkOptionalString(options.pageToken, 'page_token', 1000));
+    const viewType: ViewType = checkViewType(options.viewType, 'view_type');
+    const rows = await this.store.searchExperiments({
+      filter,
+      orderBy,
+      lifecycleStages: lifecycleStagesFor(viewType),
+      offset,
+      limit,
+    });
+    return {
+      items: rows.slice(0, limit),
+      nextPageToken: rows.length > limit ? encodePageToken(offset + limit) : undefined,
+    };
+  }
+
+  async renameExperiment(rawId: unknown, rawName: unknown): Promise<ExperimentRecord> {
+    const name = checkExperimentName(rawName, 'new_name');
+    const experiment = await this.getExperiment(rawId);
+    if (experiment.lifecycleStage !== 'active') {
+      throw invalid(`Cannot rename a non-active experiment ${experiment.experimentId}.`, 'experiment_id');
+    }
+    if (experiment.name === name) return experiment;
+    return this.deps.transactor.run(async ({ tracking }) => {
+      if ((await tracking.getExperimentByName(name)) !== undefined) {
+        throw new CairnError('ALREADY_EXISTS', `Experiment '${name}' already exists.`, { field: 'new_name' });
+      }
+      const now = this.deps.clock.now();
+      await tracking.updateExperiment(experiment.experimentId, { name, lastUpdateTime: now });
+      return { ...experiment, name, lastUpdateTime: now };
+    });
+  }
+
+  async deleteExperiment(rawId: unknown): Promise<void> {
+    const experiment = await this.getExperiment(rawId);
+    if (experiment.experimentId === DEFAULT_EXPERIMENT_ID) {
+      throw invalid(
+        'Cannot delete the default experiment "0"; it is where runs without an experiment go.',
+        'experiment_id',
+      );
+    }
+    if (experiment.lifecycleStage === 'deleted') return;
+    const now = this.deps.clock.now();
+    await this.deps.transactor.run(async ({ tracking }) => {
+      await tracking.updateExperiment(experiment.experimentId, {
+        lifecycleStage: 'deleted',
+        lastUpdateTime: now,
+      });
+      await tracking.setRunsLifecycleForExperiment(experiment.experimentId, {
+        from: 'active',
+        to: 'deleted',
+        deletedTime: now,
+      });
+    });
+  }
+
+  async restoreExperiment(rawId: unknown): Promise<void> {
+    const experiment = await this.getExperiment(rawId);
+    if (experiment.lifecycleStage === 'active') return;
+    const now = this.deps.clock.now();
+    await this.deps.transactor.run(async ({ tracking }) => {
+      await tracking.updateExperiment(experiment.experimentId, {
+        lifecycleStage: 'active',
+        lastUpdateTime: now,
+      });
+      await tracking.setRunsLifecycleForExperiment(experiment.experimentId, {
+        from: 'deleted',
+        to: 'active',
+        deletedTime: null,
+      });
+    });
+  }
+
+  async setExperimentTag(rawId: unknown, rawKey: unknown, rawValue: unknown): Promise<void> {
+    const key = checkKey(rawKey, 'key');
+    const value = checkString(rawValue, 'value', TRACKING_LIMITS.maxExperimentTagValueLength);
+    const experiment = await this.getExperiment(rawId);
+    this.assertActiveExperiment(experiment);
+    await this.deps.transactor.run(({ tracking }) =>
+      tracking.setExperimentTag(experiment.experimentId, { key, value }),
+    );
+  }
+
+  async deleteExperimentTag(rawId: unknown, rawKey: unknown): Promise<void> {
+    const key = checkKey(rawKey, 'key');
+    const experiment = await this.getExperiment(rawId);
+    this.assertActiveExperiment(experiment);
+    const removed = await this.deps.transactor.run(({ tracking }) =>
+      tracking.deleteExperimentTag(experiment.experimentId, key),
+    );
+    if (!removed) {
+      throw new CairnError('NOT_FOUND', `No tag with name: ${key} in experiment ${experiment.experimentId}.`);
+    }
+  }
+
+  private assertActiveExperiment(experiment: ExperimentRecord): void {
+    if (experiment.lifecycleStage !== 'active') {
+      throw invalid(
+        `The experiment ${experiment.experimentId} must be in the 'active' state. Current state is ${experiment.lifecycleStage}.`,
+        'experiment_id',
+      );
+    }
+  }
+
+  // ── runs ───────────────────────────────────────────────────────────────────
+
+  async createRun(input: {
+    experimentId?: unknown;
+    runName?: unknown;
+    startTime?: unknown;
+    userId?: unknown;
+    tags?: unknown;
+  }): Promise<RunRecord> {
+    const experimentId =
+      input.experimentId === undefined || input.experimentId === null || input.experimentId === ''
+        ? DEFAULT_EXPERIMENT_ID
+        : checkId(input.experimentId, 'experiment_id');
+    const tags = dedupeTags(
+      checkArray(input.tags, 'tags').map((t, i) =>
+        checkKeyValue(t, `tags[${i}]`, TRACKING_LIMITS.maxTagValueLength),
+      ),
+    );
+    let runName = checkOptionalString(input.runName, 'run_name', TRACKING_LIMITS.maxRunNameLength);
+    const nameTag = tags.find((t) => t.key === RUN_TAGS.runName);
+    if (runName !== undefined && runName !== '' && nameTag !== undefined && nameTag.value !== runName) {
+      throw invalid(
+        `Both 'run_name' ("${runName}") and tag '${RUN_TAGS.runName}' ("${nameTag.value}") were set and differ.`,
+        'run_name',
+      );
+    }
+    if (runName === undefined || runName === '') runName = nameTag?.value ?? generateRunName();
+    if (nameTag === undefined) tags.push({ key: RUN_TAGS.runName, value: runName });
+    const userId =
+      checkOptionalString(input.userId, 'user_id', 256) ??
+      tags.find((t) => t.key === RUN_TAGS.user)?.value ??
+      'unknown';
+    const startTime = checkOptionalInteger(input.startTime, 'start_time') ?? this.deps.clock.now();
+
+    const experiment = await this.getExperiment(experimentId);
+    this.assertActiveExperiment(experiment);
+    const runId = newRunId();
+    const info: RunInfoRecord = {
+      runId,
+      experimentId,
+      runName,
+      userId,
+      status: 'RUNNING',
+      startTime,
+      endTime: null,
+      lifecycleStage: 'active',
+      artifactUri: runArtifactUri(experiment.artifactLocation, runId),
+      deletedTime: null,
+    };
+    await this.deps.transactor.run(({ tracking }) => tracking.insertRun(info, tags));
+    return {
+      info,
+      data: { metrics: [], params: {}, tags: Object.fromEntries(tags.map((t) => [t.key, t.value])) },
+      inputs: { datasetInputs: [] },
+    };
+  }
+
+  async getRun(rawId: unknown): Promise<RunRecord> {
+    const runId = checkId(rawId, 'run_id');
+    const run = await this.store.getRun(runId);
+    if (run === undefined) throw runNotFound(runId);
+    return run;
+  }
+
+  async getRunInfo(rawId: unknown): Promise<RunInfoRecord> {
+    const runId = checkId(rawId, 'run_id');
+    const info = await this.store.getRunInfo(runId);
+    if (info === undefined) throw runNotFound(runId);
+    return info;
+  }
+
+  async updateRun(
+    rawId: unknown,
+    patch: { status?: unknown; endTime?: unknown; runName?: unknown },
+  ): Promise<RunInfoRecord> {
+    const status =
+      patch.status === undefined || patch.status === null
+        ? undefined
+        : checkRunStatus(patch.status, 'status');
+    const endTime = checkOptionalInteger(patch.endTime, 'end_time');
+    const runName = checkOptionalString(patch.runName, 'run_name', TRACKING_LIMITS.maxRunNameLength);
+    const info = await this.getActiveRun(rawId);
+    const changes = {
+      ...(status === undefined ? {} : { status }),
+      ...(endTime === undefined ? {} : { endTime }),
+      ...(runName === undefined || runName === '' ? {} : { runName }),
+    };
+    await this.deps.transactor.run(async ({ tracking }) => {
+      await tracking.updateRun(info.runId, changes);
+      if (changes.runName !== undefined) {
+        await tracking.writeBatch(info.runId, {
+          metrics: [],
+          params: [],
+          tags: [{ key: RUN_TAGS.runName, value: changes.runName }],
+        });
+      }
+    });
+    return { ...info, ...changes };
+  }
+
+  async deleteRun(rawId: unknown): Promise<void> {
+    const info = await this.getRunInfo(rawId);
+    if (info.lifecycleStage === 'deleted') return;
+    const now = this.deps.clock.now();
+    await this.deps.transactor.run(({ tracking }) =>
+      tracking.updateRun(info.runId, { lifecycleStage: 'deleted', deletedTime: now }),
+    );
+  }
+
+  async restoreRun(rawId: unknown): Promise<void> {
+    const info = await this.getRunInfo(rawId);
+    if (info.lifecycleStage === 'active') return;
+    const experiment = await this.getExperiment(info.experimentId);
+    if (experiment.lifecycleStage !== 'active') {
+      throw invalid(
+        `Cannot restore run ${info.runId}: its experiment ${experiment.experimentId} is deleted.`,
+        'run_id',
+      );
+    }
+    await this.deps.transactor.run(({ tracking }) =>
+      tracking.updateRun(info.runId, { lifecycleStage: 'active', deletedTime: null }),
+    );
+  }
+
+  async searchRuns(options: SearchOptions & { experimentIds?: unknown }): Promise<Page<RunRecord>> {
+    const experimentIds = checkStringList(options.experimentIds, 'experiment_ids');
+    experimentIds.forEach((id, i) => checkId(id, `experiment_ids[${i}]`));
+    const filter =
+      options.filter === undefined || options.filter === null || options.filter === ''
+        ? undefined
+        : parseRunFilter(checkString(options.filter, 'filter', 20_000));
+    const orderBy = parseRunOrderBy(checkStringList(options.orderBy, 'order_by'));
+    const limit = checkMaxResults(options.maxResults, 'max_results', TRACKING_LIMITS.maxResultsRuns);
+    const offset = decodePageToken(checkOptionalString(options.pageToken, 'page_token', 1000));
+    const viewType = checkViewType(options.viewType, 'run_view_type');
+    if (experimentIds.length === 0) return { items: [], nextPageToken: undefined };
+    const infos = await this.store.searchRuns({
+      experimentIds,
+      filter,
+      orderBy,
+      lifecycleStages: lifecycleStagesFor(viewType),
+      offset,
+      limit,
+    });
+    const page = infos.slice(0, limit);
+    const ids = page.map((info) => info.runId);
+    const [data, inputs] = await Promise.all([this.store.loadRunData(ids), this.store.loadRunInputs(ids)]);
+    return {
+      items: page.map((info) => ({
+        info,
+        data: data.get(info.runId) ?? { metrics: [], params: {}, tags: {} },
+        inputs: { datasetInputs: inputs.get(info.runId) ?? [] },
+      })),
+      nextPageToken: infos.length > limit ? encodePageToken(offset + limit) : undefined,
+    };
+  }
+
+  // ── run data ───────────────────────────────────────────────────────────────
+
+  async logMetric(rawRunId: unknown, rawMetric: unknown): Promise<void> {
+    const metric = checkMetric(rawMetric, 'metric');
+    await this.write(rawRunId, { metrics: [metric], params: [], tags: [] });
+  }
+
+  async logParam(rawRunId: unknown, rawKey: unknown, rawValue: unknown): Promise<void> {
+    const param = checkKeyValue(
+      { key: rawKey, value: rawValue },
+      'param',
+      TRACKING_LIMITS.maxParamValueLength,
+    );
+    await this.write(rawRunId, { metrics: [], params: [param], tags: [] });
+  }
+
+  async setTag(rawRunId: unknown, rawKey: unknown, rawValue: unknown): Promise<void> {
+    const tag = checkKeyValue({ key: rawKey, value: rawValue }, 'tag', TRACKING_LIMITS.maxTagValueLength);
+    await this.write(rawRunId, { metrics: [], params: [], tags: [tag] });
+  }
+
+  async deleteTag(rawRunId: unknown, rawKey: unknown): Promise<void> {
+    const key = checkKey(rawKey, 'key');
+    const info = await this.getActiveRun(rawRunId);
+    const removed = await this.deps.transactor.run(({ tracking }) => tracking.deleteTag(info.runId, key));
+    if (!removed) throw new CairnError('NOT_FOUND', `No tag with name: ${key} in run with id ${info.runId}`);
+  }
+
+  /** MLflow's log-batch: every item is checked before anything is written; a rejected batch writes nothing. */
+  async logBatch(rawRunId: unknown, raw: RawBatch): Promise<void> {
+    const rawMetrics = checkArray(raw.metrics, 'metrics');
+    const rawParams = checkArray(raw.params, 'params');
+    const rawTags = checkArray(raw.tags, 'tags');
+    const limits: Array<[unknown[], number, string]> = [
+      [rawMetrics, TRACKING_LIMITS.batchMetrics, 'metrics'],
+      [rawParams, TRACKING_LIMITS.batchParams, 'params'],
+      [rawTags, TRACKING_LIMITS.batchTags, 'tags'],
+    ];
+    for (const [items, max, name] of limits) {
+      if (items.length > max) {
+        throw invalid(
+          `A batch logging request can contain at most ${max} ${name}. Got ${items.length} ${name}. ` +
+            `Please split up ${name} across multiple requests and try again.`,
+          name,
+        );
+      }
+    }
+    const total = rawMetrics.length + rawParams.length + rawTags.length;
+    if (total > TRACKING_LIMITS.batchTotal) {
+      throw invalid(
+        `A batch logging request can contain at most ${TRACKING_LIMITS.batchTotal} metrics, params and tags in total. ` +
+          `Got ${total}. Please split up the data across multiple requests and try again.`,
+      );
+    }
+    const batch: BatchWrite = {
+      metrics: rawMetrics.map((m, i) => checkMetric(m, `metrics[${i}]`)),
+      params: dedupeParams(
+        rawParams.map((p, i) => checkKeyValue(p, `params[${i}]`, TRACKING_LIMITS.maxParamValueLength)),
+      ),
+      tags: dedupeTags(
+        rawTags.map((t, i) => checkKeyValue(t, `tags[${i}]`, TRACKING_LIMITS.maxTagValueLength)),
+      ),
+    };
+    await this.write(rawRunId, batch);
+  }
+
+  async getMetricHistory(
+    rawRunId: unknown,
+    rawKey: unknown,
+    page: { maxResults?: unknown; pageToken?: unknown } = {},
+  ): Promise<Page<MetricPoint>> {
+    const key = checkKey(rawKey, 'metric_key');
+    const info = await this.getRunInfo(rawRunId);
+    const limit =
+      page.maxResults === undefined || page.maxResults === null
+        ? undefined
+        : checkMaxResults(page.maxResults, 'max_results', 1_000_000);
+    const offset = decodePageToken(checkOptionalString(page.pageToken, 'page_token', 1000));
+    const points = await this.store.getMetricHistory(info.runId, key, {
+      offset,
+      limit: limit === undefined ? undefined : limit + 1,
+    });
+    if (limit === undefined || points.length <= limit) return { items: points, nextPageToken: undefined };
+    return { items: points.slice(0, limit), nextPageToken: encodePageToken(offset + limit) };
+  }
+
+  async getMetricHistoryBulk(
+    rawRunIds: unknown,
+    rawKey: unknown,
+    rawMaxResults?: unknown,
+  ): Promise<Array<MetricPoint & { runId: string }>> {
+    const runIds = checkStringList(rawRunIds, 'run_ids');
+    if (runIds.length === 0 || runIds.length > 100)
+      throw invalid('run_ids must list 1 to 100 run ids', 'run_ids');
+    runIds.forEach((id, i) => checkId(id, `run_ids[${i}]`));
+    const key = checkKey(rawKey, 'metric_key');
+    const limit = checkMaxResults(rawMaxResults ?? 25_000, 'max_results', 25_000);
+    return this.store.getMetricHistories(runIds, [key], limit);
+  }
+
+  async logInputs(rawRunId: unknown, rawDatasets: unknown): Promise<void> {
+    const items = checkArray(rawDatasets, 'datasets');
+    if (items.length > TRACKING_LIMITS.maxDatasetsPerCall) {
+      throw invalid(
+        `At most ${TRACKING_LIMITS.maxDatasetsPerCall} datasets may be logged in one call.`,
+        'datasets',
+      );
+    }
+    const inputs = items.map((item, i) => checkDatasetInput(item, `datasets[${i}]`));
+    const info = await this.getActiveRun(rawRunId);
+    if (inputs.length === 0) return;
+    await this.deps.transactor.run(({ tracking }) =>
+      tracking.logInputs(info.experimentId, info.runId, inputs),
+    );
+  }
+
+  /**
+   * MLflow's `runs/log-model`: the client reports a logged model as JSON and
+   * it is appended to the run's `mlflow.log-model.history` tag, as MLflow does.
+   */
+  async recordLoggedModel(rawRunId: unknown, rawModelJson: unknown): Promise<void> {
+    const text = checkString(rawModelJson, 'model_json', 1_048_576);
+    let model: unknown;
+    try {
+      model = JSON.parse(text);
+    } catch {
+      throw invalid('model_json must be a JSON object describing the logged model', 'model_json');
+    }
+    if (typeof model !== 'object' || model === null || Array.isArray(model)) {
+      throw invalid('model_json must be a JSON object describing the logged model', 'model_json');
+    }
+    const run = await this.getRun(rawRunId);
+    let history: unknown[] = [];
+    try {
+      const previous: unknown = JSON.parse(run.data.tags[LOG_MODEL_HISTORY_TAG] ?? '[]');
+      if (Array.isArray(previous)) history = previous;
+    } catch {
+      history = [];
+    }
+    history.push(model);
+    let value = JSON.stringify(history);
+    while (value.length > TRACKING_LIMITS.maxTagValueLength && history.length > 1) {
+      history.shift();
+      value = JSON.stringify(history);
+    }
+    if (value.length > TRACKING_LIMITS.maxTagValueLength) {
+      throw invalid(
+        `model_json is longer than ${TRACKING_LIMITS.maxTagValueLength} characters`,
+        'model_json',
+      );
+    }
+    await this.write(run.info.runId, {
+      metrics: [],
+      params: [],
+      tags: [{ key: LOG_MODEL_HISTORY_TAG, value }],
+    });
+  }
+
+  /** The run's artifact root inside the artifact store, or a clear error when it lives elsewhere. */
+  artifactRootOf(info: RunInfoRecord): string {
+    const prefix = 'mlflow-artifacts:/';
+    if (!info.artifactUri.startsWith(prefix)) {
+      throw new CairnError(
+        'FAILED_PRECONDITION',
+        `Run ${info.runId} stores its artifacts at ${info.artifactUri}, outside this server; read them there.`,
+      );
+    }
+    return info.artifactUri.slice(prefix.length).replace(/^\/+/, '');
+  }
+
+  async getActiveRun(rawId: unknown): Promise<RunInfoRecord> {
+    const info = await this.getRunInfo(rawId);
+    if (info.lifecycleStage !== 'active') {
+      throw invalid(
+        `The run ${info.runId} must be in the 'active' state. Current state is ${info.lifecycleStage}.`,
+        'run_id',
+      );
+    }
+    return info;
+  }
+
+  private async write(rawRunId: unknown, batch: BatchWrite): Promise<void> {
+    const info = await this.getActiveRun(rawRunId);
+    await this.deps.transactor.run(async ({ tracking }) => {
+      if (batch.params.length > 0) {
+        const existing = await tracking.getParams(
+          info.runId,
+          batch.params.map((p) => p.key),
+        );
+        const conflicts = batch.params.filter((p) => existing.has(p.key) && existing.get(p.key) !== p.value);
+        if (conflicts.length > 0) {
+          throw invalid(
+            `Changing param values is not allowed. Params were already logged for run ID '${info.runId}': ` +
+              conflicts
+                .map((p) => `${p.key}='${existing.get(p.key) ?? ''}' (attempted '${p.value}')`)
+                .join(', '),
+            'params',
+          );
+        }
+      }
+      await tracking.writeBatch(info.runId, batch);
+      const nameTag = batch.tags.find((t) => t.key === RUN_TAGS.runName);
+      if (nameTag !== undefined && nameTag.value !== info.runName) {
+        await tracking.updateRun(info.runId, { runName: nameTag.value });
+      }
+    });
+  }
+}
+
+function runNotFound(runId: string): CairnError {
+  return new CairnError('NOT_FOUND', `Run with id=${runId} not found`, { field: 'run_id' });
+}
+
+function dedupeTags(tags: Array<{ key: string; value: string }>): Array<{ key: string; value: string }> {
+  const byKey = new Map<string, string>();
+  for (const tag of tags) byKey.set(tag.key, tag.value);
+  return [...byKey].map(([key, value]) => ({ key, value }));
+}
+
+function dedupeParams(params: Array<{ key: string; value: string }>): Array<{ key: string; value: string }> {
+  const byKey = new Map<string, string>();
+  for (const param of params) {
+    const seen = byKey.get(param.key);
+    if (seen !== undefined && seen !== param.value) {
+      throw invalid(
+        `Duplicate parameter key '${param.key}' with different values ('${seen}' and '${param.value}') in one batch.`,
+        'params',
+      );
+    }
+    byKey.set(param.key, param.value);
+  }
+  return [...byKey].map(([key, value]) => ({ key, value }));
+}
+
+function checkDatasetInput(raw: unknown, field: string): DatasetInputRecord {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw invalid(`${field} must be an object`, field);
+  const record = raw as Record<string, unknown>;
+  const dataset = record['dataset'];
+  if (typeof dataset !== 'object' || dataset === null || Array.isArray(dataset)) {
+    throw invalid(
+      `${field}.dataset must be an object with name, digest, source_type and source`,
+      `${field}.dataset`,
+    );
+  }
+  const d = dataset as Record<string, unknown>;
+  const pick = (key: string, alt: string): unknown => d[key] ?? d[alt];
+  const schema = checkOptionalString(d['schema'], `${field}.dataset.schema`, 1_048_576);
+  const profile = checkOptionalString(d['profile'], `${field}.dataset.profile`, 1_048_576);
+  return {
+    dataset: {
+      name: nonEmpty(checkString(d['name'], `${field}.dataset.name`, 500), `${field}.dataset.name`),
+      digest: nonEmpty(
+        checkString(d['digest'], `${field}.dataset.digest`, 36 * 4),
+        `${field}.dataset.digest`,
+      ),
+      sourceType: nonEmpty(
+        checkString(pick('source_type', 'sourceType'), `${field}.dataset.source_type`, 36 * 4),
+        `${field}.dataset.source_type`,
+      ),
+      source: checkString(d['source'], `${field}.dataset.source`, 65_535),
+      ...(schema === undefined ? {} : { schema }),
+      ...(profile === undefined ? {} : { profile }),
+    },
+    tags: checkArray(record['tags'], `${field}.tags`).map((t, i) =>
+      checkKeyValue(t, `${field}.tags[${i}]`, TRACKING_LIMITS.maxTagValueLength),
+    ),
+  };
+}
+
+function nonEmpty(value: string, field: string): string {
+  if (value.trim() === '') throw invalid(`${field} must not be empty`, field);
+  return value;
+}

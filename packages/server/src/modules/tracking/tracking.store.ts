@@ -1,0 +1,98 @@
+import type { LifecycleStage, RunStatus } from '@cairn/contract';
+import type {
+  DatasetInputRecord,
+  ExperimentRecord,
+  MetricPoint,
+  RunData,
+  RunInfoRecord,
+  RunRecord,
+} from './entities.js';
+import type { OrderClause } from './order-by.js';
+import type { FilterExpr } from './search-filter.js';
+
+export interface ExperimentQuery {
+  filter: FilterExpr | undefined;
+  orderBy: OrderClause[];
+  lifecycleStages: LifecycleStage[];
+  offset: number;
+  limit: number;
+}
+
+export interface RunQuery {
+  experimentIds: string[];
+  filter: FilterExpr | undefined;
+  orderBy: OrderClause[];
+  lifecycleStages: LifecycleStage[];
+  offset: number;
+  limit: number;
+}
+
+export interface RunPatch {
+  status?: RunStatus;
+  endTime?: number | null;
+  runName?: string;
+  lifecycleStage?: LifecycleStage;
+  deletedTime?: number | null;
+}
+
+export interface BatchWrite {
+  metrics: MetricPoint[];
+  params: Array<{ key: string; value: string }>;
+  tags: Array<{ key: string; value: string }>;
+}
+
+/**
+ * The tracking port. One SQL implementation serves SQLite and PostgreSQL.
+ * Write methods are called inside a transaction opened by the service.
+ */
+export interface TrackingStore {
+  ensureProject(projectId: string, name: string, createdAt: number): Promise<void>;
+  nextExperimentId(): Promise<string>;
+  insertExperiment(experiment: ExperimentRecord): Promise<void>;
+  getExperiment(experimentId: string): Promise<ExperimentRecord | undefined>;
+  getExperimentByName(name: string): Promise<ExperimentRecord | undefined>;
+  updateExperiment(
+    experimentId: string,
+    patch: { name?: string; lifecycleStage?: LifecycleStage; lastUpdateTime: number },
+  ): Promise<void>;
+  /** Returns up to `limit + 1` experiments, so the caller can tell whether a next page exists. */
+  searchExperiments(query: ExperimentQuery): Promise<ExperimentRecord[]>;
+  setExperimentTag(experimentId: string, tag: { key: string; value: string }): Promise<void>;
+  deleteExperimentTag(experimentId: string, key: string): Promise<boolean>;
+  /** Marks every run of the experiment with the stage (experiment delete/restore cascade). */
+  setRunsLifecycleForExperiment(
+    experimentId: string,
+    change: { from: LifecycleStage; to: LifecycleStage; deletedTime: number | null },
+  ): Promise<void>;
+
+  insertRun(info: RunInfoRecord, tags: Array<{ key: string; value: string }>): Promise<void>;
+  getRunInfo(runId: string): Promise<RunInfoRecord | undefined>;
+  getRun(runId: string): Promise<RunRecord | undefined>;
+  updateRun(runId: string, patch: RunPatch): Promise<void>;
+  /** Returns up to `limit + 1` run infos in order. */
+  searchRuns(query: RunQuery): Promise<RunInfoRecord[]>;
+  /** Params, tags and latest metrics of many runs in a few queries (no N+1). */
+  loadRunData(runIds: string[]): Promise<Map<string, RunData>>;
+  loadRunInputs(runIds: string[]): Promise<Map<string, DatasetInputRecord[]>>;
+
+  getParams(runId: string, keys: string[]): Promise<Map<string, string>>;
+  writeBatch(runId: string, batch: BatchWrite): Promise<void>;
+  deleteTag(runId: string, key: string): Promise<boolean>;
+  /** History of one key ordered by step, timestamp; `limit` rows from `offset`, or all. */
+  getMetricHistory(
+    runId: string,
+    key: string,
+    page: { offset: number; limit: number | undefined },
+  ): Promise<MetricPoint[]>;
+  /** Many keys of many runs at once (bulk history). */
+  getMetricHistories(
+    runIds: string[],
+    keys: string[],
+    limitPerSeries: number,
+  ): Promise<Array<MetricPoint & { runId: string }>>;
+  logInputs(experimentId: string, runId: string, inputs: DatasetInputRecord[]): Promise<void>;
+}
+
+export interface TrackingStores {
+  tracking: TrackingStore;
+}
