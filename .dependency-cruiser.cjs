@@ -19,7 +19,8 @@ module.exports = {
     {
       name: 'domain-free-of-faces-and-adapters',
       severity: 'error',
-      comment: 'Domain modules receive ports from app.ts; they never import adapters, http/, config/ or app wiring.',
+      comment:
+        'Domain modules receive ports from app.ts; they never import adapters, http/, config/ or app wiring.',
       from: { path: `${SRV}/(modules|kernel)/`, pathNot: '\\.test\\.ts$' },
       to: { path: `${SRV}/(adapters|http|config|app\\.ts|main\\.ts|testing)` },
     },
@@ -34,21 +35,21 @@ module.exports = {
       name: 'only-adapters-import-storage',
       severity: 'error',
       comment: 'Storage drivers belong in adapters/.',
-      from: { path: `${SRV}/`, pathNot: [`${SRV}/adapters/`, '\\.test\\.ts$'] },
+      from: { path: `${SRV}/`, pathNot: [`${SRV}/adapters/`, `${SRV}/testing/`, '\\.test\\.ts$'] },
       to: { path: 'node_modules/(kysely|pg|better-sqlite3|@aws-sdk)/' },
     },
     {
       name: 'faces-never-import-server-internals',
       severity: 'error',
       comment: 'sdk and web talk HTTP only; cli may start the server through its package entry.',
-      from: { path: '^packages/(sdk|web)/' },
+      from: { path: '^packages/(sdk|web)/', pathNot: '\\.test\\.ts$' },
       to: { path: '^packages/server/|node_modules/@cairn/server' },
     },
     {
       name: 'cli-uses-server-entry-only',
       severity: 'error',
       from: { path: '^packages/cli/' },
-      to: { path: '^packages/server/src/(?!index\\.ts$)' },
+      to: { path: '^packages/server/src/(?!index\\.ts$|config/env-vars\\.ts$)' },
     },
     {
       name: 'contract-is-pure',
@@ -69,6 +70,9 @@ module.exports = {
     exclude: { path: '(^|/)dist/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+    },
   },
 };

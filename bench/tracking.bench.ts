@@ -57,7 +57,7 @@ async function pgSchemaUrl(name: string): Promise<{ url: string; drop(): Promise
 async function rawStoreRate(dbUrl: string): Promise<number> {
   const database = openDatabase(dbUrl);
   await database.migrate();
-  const { tracking } = createSqlStores(database.db);
+  const { tracking } = createSqlStores(database.db, database.shapes);
   await tracking.ensureProject('default', 'default', NOW);
   await tracking.insertExperiment({
     experimentId: 'raw',
@@ -99,7 +99,9 @@ async function rawStoreRate(dbUrl: string): Promise<number> {
       }));
       await database.db
         .transaction()
-        .execute((trx) => createSqlStores(trx).tracking.writeBatch(runId, { metrics, params: [], tags: [] }));
+        .execute((trx) =>
+          createSqlStores(trx, database.shapes).tracking.writeBatch(runId, { metrics, params: [], tags: [] }),
+        );
     },
   });
   await database.close();

@@ -8,7 +8,7 @@ const doc = readFileSync(new URL('../../../../docs/errors.md', import.meta.url),
 describe('docs/errors.md', () => {
   it('documents every error code with its HTTP status, MLflow code and exit code', () => {
     for (const code of ERROR_CODES) {
-      const row = doc.split('\n').find((line) => line.startsWith(`| \`${code}\` |`));
+      const row = doc.split('\n').find((line) => new RegExp(`^\\|\\s*\`${code}\`\\s*\\|`).test(line));
       expect(row, `row for ${code}`).toBeDefined();
       const cells = (row ?? '').split('|').map((c) => c.trim());
       expect(cells[2]).toBe(String(HTTP_STATUS_BY_CODE[code]));
@@ -18,7 +18,7 @@ describe('docs/errors.md', () => {
   });
 
   it('lists no code that does not exist', () => {
-    const documented = [...doc.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]);
+    const documented = [...doc.matchAll(/^\|\s*`([A-Z_]+)`\s*\|/gm)].map((m) => m[1]);
     expect(documented.sort()).toEqual([...ERROR_CODES].sort());
   });
 });

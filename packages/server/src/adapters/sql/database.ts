@@ -1,5 +1,6 @@
 import { Kysely, Migrator, type MigrationProvider, sql } from 'kysely';
 import { CairnError } from '@cairn/contract';
+import { CompiledShapeCache } from './compiled-cache.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { openPostgres } from './dialects/postgres.js';
 import { openSqlite } from './dialects/sqlite.js';
@@ -13,6 +14,8 @@ export interface MetadataDatabase {
   readonly dialect: DialectName;
   /** Largest number of bound parameters one statement may carry. */
   readonly maxParameters: number;
+  /** Compiled hot-path statements of this database (SQL text differs per dialect). */
+  readonly shapes: CompiledShapeCache;
   migrate(): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -57,6 +60,7 @@ function makeDatabase(options: {
     db,
     dialect,
     maxParameters,
+    shapes: new CompiledShapeCache(),
     async migrate() {
       try {
         await options.beforeMigrate?.();

@@ -2,6 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Transactor } from '../../kernel/transactor.js';
 import type { ArtifactStores } from '../../modules/artifacts/index.js';
 import type { TrackingStores } from '../../modules/tracking/index.js';
+import type { CompiledShapeCache } from './compiled-cache.js';
 import { SqlArtifactIndexStore } from './artifacts/sql-artifact-index-store.js';
 import { translateDbError, type MetadataDatabase } from './database.js';
 import type { Database } from './schema.js';
@@ -10,9 +11,12 @@ import { SqlTrackingStore } from './tracking/sql-tracking-store.js';
 /** Every store of every module, bound to one connection or transaction. */
 export type MetadataStores = TrackingStores & ArtifactStores;
 
-export function createSqlStores(db: Kysely<Database> | Transaction<Database>): MetadataStores {
+export function createSqlStores(
+  db: Kysely<Database> | Transaction<Database>,
+  shapes: CompiledShapeCache,
+): MetadataStores {
   return {
-    tracking: new SqlTrackingStore(db),
+    tracking: new SqlTrackingStore(db, shapes),
     artifacts: new SqlArtifactIndexStore(db),
   };
 }
@@ -22,7 +26,7 @@ export function createSqlTransactor(database: MetadataDatabase): Transactor<Meta
   return {
     async run<T>(work: (stores: MetadataStores) => Promise<T>): Promise<T> {
       try {
-        return await database.db.transaction().execute((trx) => work(createSqlStores(trx)));
+        return await database.db.transaction().execute((trx) => work(createSqlStores(trx, database.shapes)));
       } catch (error) {
         throw translateDbError(error);
       }

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Readable } from 'node:stream';
-import { ArtifactService } from './artifacts.service.js';
+import type { ArtifactService } from './artifacts.service.js';
 import { baseName } from './artifact-path.js';
 import { contentTypeFor, readAll, VERIFY_BEFORE_SEND_BYTES } from './artifact-download.js';
 

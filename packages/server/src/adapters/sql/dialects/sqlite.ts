@@ -25,7 +25,39 @@ export function openSqlite(url: string): SqliteConnection {
   // MLflow's LIKE is case-sensitive (ILIKE is the insensitive one), as on PostgreSQL.
   database.pragma('case_sensitive_like = ON');
   return {
-    dialect: new SqliteDialect({ database }),
+    dialect: new SqliteDialect({ database: withStatementCache(database) }),
     close: () => database.close(),
   };
+}
+
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Kysely prepares every statement anew; preparing a 6,000-parameter insert
+ * costs as much as running it. better-sqlite3 statements are reusable (all
+ * calls are synchronous), so keep the recent ones by SQL text.
+ */
+function withStatementCache(database: BetterSqlite3.Database): BetterSqlite3.Database {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  const prepare = database.prepare.bind(database);
+  return new Proxy(database, {
+    get(target, property) {
+      if (property === 'prepare') {
+        return (source: string) => {
+          let statement = cache.get(source);
+          if (statement === undefined) {
+            statement = prepare(source);
+            if (cache.size >= STATEMENT_CACHE_SIZE) {
+              const oldest = cache.keys().next().value;
+              if (oldest !== undefined) cache.delete(oldest);
+            }
+            cache.set(source, statement);
+          }
+          return statement;
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }

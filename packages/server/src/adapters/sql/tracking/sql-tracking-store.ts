@@ -13,16 +13,30 @@ import type {
   TrackingStore,
 } from '../../../modules/tracking/index.js';
 import { newId } from '../../../kernel/ids.js';
-import type { Database, RunsTable } from '../schema.js';
+import type { CompiledShapeCache } from '../compiled-cache.js';
+import type { Database, MetricsTable, RunsTable } from '../schema.js';
 import { chunk, isLaterPoint, toExperiment, toMetricPoint, toMetricRow, toRunInfo } from './row-mappers.js';
 import { experimentFilterSql, experimentOrderBySql, runFilterSql, runOrderBySql } from './search-sql.js';
 
 const IDS_PER_QUERY = 900;
 const METRIC_ROWS_PER_INSERT = 1000;
 
+/** Column order of `metrics`/`latest_metrics` inserts, as Kysely binds them. */
+const flattenMetricRow = (r: MetricsTable): readonly unknown[] => [
+  r.run_uuid,
+  r.key,
+  r.step,
+  r.timestamp_ms,
+  r.value,
+  r.is_nan,
+];
+
 /** One implementation for SQLite and PostgreSQL; only portable SQL here. */
 export class SqlTrackingStore implements TrackingStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly shapes: CompiledShapeCache,
+  ) {}
 
   async ensureProject(projectId: string, name: string, createdAt: number): Promise<void> {
     await this.db
@@ -347,40 +361,44 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   private async writeMetrics(runId: string, metrics: MetricPoint[]): Promise<void> {
-    for (const rows of chunk(metrics, METRIC_ROWS_PER_INSERT)) {
-      await this.db
-        .insertInto('metrics')
-        .values(rows.map((m) => toMetricRow(runId, m)))
-        .onConflict((oc) => oc.doNothing())
-        .execute();
+    for (const points of chunk(metrics, METRIC_ROWS_PER_INSERT)) {
+      const rows = points.map((m) => toMetricRow(runId, m));
+      await this.shapes.execute(this.db, { name: 'metrics', rows, flatten: flattenMetricRow }, () =>
+        this.db
+          .insertInto('metrics')
+          .values(rows)
+          .onConflict((oc) => oc.doNothing()),
+      );
     }
     const latest = new Map<string, MetricPoint>();
     for (const point of metrics) {
       const seen = latest.get(point.key);
       if (seen === undefined || isLaterPoint(point, seen)) latest.set(point.key, point);
     }
-    for (const rows of chunk([...latest.values()], METRIC_ROWS_PER_INSERT)) {
-      await this.db
-        .insertInto('latest_metrics')
-        .values(rows.map((m) => toMetricRow(runId, m)))
-        .onConflict((oc) =>
-          oc
-            .columns(['run_uuid', 'key'])
-            .doUpdateSet({
-              step: (eb) => eb.ref('excluded.step'),
-              timestamp_ms: (eb) => eb.ref('excluded.timestamp_ms'),
-              value: (eb) => eb.ref('excluded.value'),
-              is_nan: (eb) => eb.ref('excluded.is_nan'),
-            })
-            .where(
-              sql<boolean>`excluded.step > latest_metrics.step
+    for (const points of chunk([...latest.values()], METRIC_ROWS_PER_INSERT)) {
+      const rows = points.map((m) => toMetricRow(runId, m));
+      await this.shapes.execute(this.db, { name: 'latest_metrics', rows, flatten: flattenMetricRow }, () =>
+        this.db
+          .insertInto('latest_metrics')
+          .values(rows)
+          .onConflict((oc) =>
+            oc
+              .columns(['run_uuid', 'key'])
+              .doUpdateSet({
+                step: (eb) => eb.ref('excluded.step'),
+                timestamp_ms: (eb) => eb.ref('excluded.timestamp_ms'),
+                value: (eb) => eb.ref('excluded.value'),
+                is_nan: (eb) => eb.ref('excluded.is_nan'),
+              })
+              .where(
+                sql<boolean>`excluded.step > latest_metrics.step
                 or (excluded.step = latest_metrics.step and excluded.timestamp_ms > latest_metrics.timestamp_ms)
                 or (excluded.step = latest_metrics.step and excluded.timestamp_ms = latest_metrics.timestamp_ms
                     and ((excluded.is_nan = 0 and latest_metrics.is_nan = 1)
                       or (excluded.is_nan = 0 and excluded.value > latest_metrics.value)))`,
-            ),
-        )
-        .execute();
+              ),
+          ),
+      );
     }
   }
 
