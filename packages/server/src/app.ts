@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { openBlobStore } from './adapters/blob/open-blob-store.js';
 import { openDatabase, type MetadataDatabase } from './adapters/sql/database.js';
 import { createSqlStores, createSqlTransactor } from './adapters/sql/sql-stores.js';
@@ -65,7 +65,9 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
     },
-    disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace',
+    logController: new LogController({
+      disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace',
+    }),
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
     forceCloseConnections: true,
   });

@@ -3,7 +3,7 @@ import { CairnError } from '@cairn/contract';
 import type { Clock } from '../../kernel/clock.js';
 import type { Transactor } from '../../kernel/transactor.js';
 import type { ArtifactFile, ArtifactIndexStore, ArtifactStores } from './artifact-index.store.js';
-import { baseName, joinArtifactPath, normalizeArtifactPath } from './artifact-path.js';
+import { ancestorsOf, baseName, joinArtifactPath, normalizeArtifactPath } from './artifact-path.js';
 import type { BlobStore } from './blob.store.js';
 
 export interface ArtifactEntryRecord {
@@ -42,6 +42,17 @@ export class ArtifactService {
       throw new CairnError('INVALID_ARGUMENT', `"${path}" is a folder; upload to a path inside it`, {
         field: 'path',
       });
+    }
+    for (const folder of ancestorsOf(path)) {
+      if ((await this.deps.index.getFile(folder)) !== undefined) {
+        throw new CairnError(
+          'INVALID_ARGUMENT',
+          `"${folder}" is a file, so "${path}" cannot be created under it`,
+          {
+            field: 'path',
+          },
+        );
+      }
     }
     const stored = await this.deps.blobs.put(body);
     const file: ArtifactFile = {

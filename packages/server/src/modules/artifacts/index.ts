@@ -9,3 +9,4 @@ export type {
 export { ArtifactService } from './artifacts.service.js';
 export type { ArtifactDownload, ArtifactEntryRecord, ArtifactServiceDeps } from './artifacts.service.js';
 export { normalizeArtifactPath, joinArtifactPath, parentOf, ancestorsOf, baseName } from './artifact-path.js';
+export { sendArtifact } from './mlflow-artifacts.routes.js';

@@ -306,6 +306,10 @@ export class TrackingService {
 
     const experiment = await this.getExperiment(experimentId);
     this.assertActiveExperiment(experiment);
+    const parentRunId = tags.find((t) => t.key === RUN_TAGS.parentRunId)?.value;
+    if (parentRunId !== undefined && (await this.store.getRunInfo(parentRunId)) === undefined) {
+      throw invalid(`The parent run ${parentRunId} (tag ${RUN_TAGS.parentRunId}) does not exist.`, 'tags');
+    }
     const runId = newRunId();
     const info: RunInfoRecord = {
       runId,

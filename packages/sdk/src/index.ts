@@ -1,0 +1,34 @@
+export { Cairn, DEFAULT_URL } from './cairn.js';
+export type { CairnOptions, StartRunOptions } from './cairn.js';
+export { ActiveRun } from './active-run.js';
+export type { EndStatus, ParamValue } from './active-run.js';
+export { ExperimentsResource } from './experiments.js';
+export type { CreateExperimentInput, ListExperimentsOptions } from './experiments.js';
+export { RunsResource } from './runs.js';
+export type { ArtifactUpload, RunPatch, SearchRunsInput } from './runs.js';
+export { HttpTransport } from './transport.js';
+export type {
+  HttpMethod,
+  HttpTransportOptions,
+  QueryValue,
+  RequestBody,
+  Transport,
+  TransportRequest,
+} from './transport.js';
+export { CairnError, isCairnError, decodeMetricValue, encodeMetricValue } from '@cairn/contract';
+export type {
+  ArtifactEntry,
+  ArtifactListing,
+  ArtifactUploadResult,
+  ErrorCode,
+  Experiment,
+  ExperimentList,
+  Metric,
+  MetricHistory,
+  MetricValue,
+  Run,
+  RunInfo,
+  RunList,
+  RunStatus,
+  ViewType,
+} from '@cairn/contract';
