@@ -185,18 +185,25 @@ async function measure(dialect: 'sqlite' | 'postgres'): Promise<Record<string, n
           `{"run_id":"${historyRun}","metrics":[${metrics.join(',')}]}`,
         );
       }
-      let points = 0;
+      // Time to the last byte of the response, then the same including the client's JSON.parse.
+      let body = '';
       const history = await timeMany(20, async () => {
         const res = await fetch(`${api}/metrics/get-history?run_id=${historyRun}&metric_key=loss`);
-        const body = (await res.json()) as { metrics: unknown[] };
-        points = body.metrics.length;
+        body = await res.text();
       });
+      const points = (JSON.parse(body) as { metrics: unknown[] }).metrics.length;
       if (points !== HISTORY_POINTS)
         throw new Error(`history returned ${points} points, expected ${HISTORY_POINTS}`);
+      const parsed = await timeMany(10, async () => {
+        const res = await fetch(`${api}/metrics/get-history?run_id=${historyRun}&metric_key=loss`);
+        JSON.parse(await res.text());
+      });
       figures['history_100k_median_ms'] = history.median;
       figures['history_100k_p95_ms'] = history.p95;
+      figures['history_100k_with_client_parse_median_ms'] = parsed.median;
       console.log(
-        `[${dialect}] ${HISTORY_POINTS.toLocaleString()}-point history: median ${history.median.toFixed(1)} ms, p95 ${history.p95.toFixed(1)} ms`,
+        `[${dialect}] ${HISTORY_POINTS.toLocaleString()}-point history: median ${history.median.toFixed(1)} ms, p95 ${history.p95.toFixed(1)} ms ` +
+          `(${(body.length / 1e6).toFixed(1)} MB; with client JSON.parse: median ${parsed.median.toFixed(1)} ms)`,
       );
 
       // 4. search 10,000 runs with a metric filter and order_by.

@@ -37,8 +37,12 @@ export function openDatabase(url: string): MetadataDatabase {
     const connection = openPostgres(url);
     const db = new Kysely<Database>({ dialect: connection.dialect });
     const schema = connection.schema;
-    const ensureSchema = async (): Promise<void> => {
+    // Kysely looks for its migration tables in every schema unless told which
+    // one; another Cairn (or test run) in a neighbouring schema would fool it.
+    const ensureSchema = async (): Promise<string> => {
       if (schema !== undefined) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+      const current = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+      return current.rows[0]?.schema ?? schema ?? 'public';
     };
     return makeDatabase({ db, dialect: 'postgres', maxParameters: 65_000, beforeMigrate: ensureSchema });
   }
@@ -52,7 +56,8 @@ function makeDatabase(options: {
   db: Kysely<Database>;
   dialect: DialectName;
   maxParameters: number;
-  beforeMigrate?: () => Promise<void>;
+  /** Prepares the target and names the schema the migration tables belong in. */
+  beforeMigrate?: () => Promise<string | undefined>;
   onClose?: () => Promise<void>;
 }): MetadataDatabase {
   const { db, dialect, maxParameters } = options;
@@ -62,12 +67,17 @@ function makeDatabase(options: {
     maxParameters,
     shapes: new CompiledShapeCache(),
     async migrate() {
+      let migrationTableSchema: string | undefined;
       try {
-        await options.beforeMigrate?.();
+        migrationTableSchema = await options.beforeMigrate?.();
       } catch (error) {
         throw translateDbError(error);
       }
-      const migrator = new Migrator({ db, provider });
+      const migrator = new Migrator({
+        db,
+        provider,
+        ...(migrationTableSchema === undefined ? {} : { migrationTableSchema }),
+      });
       const { error, results } = await migrator.migrateToLatest();
       if (error !== undefined) {
         const failed = results?.find((r) => r.status === 'Error');

@@ -56,6 +56,16 @@ export interface MetricsTable {
   is_nan: number;
 }
 
+export interface MetricChunksTable {
+  run_uuid: string;
+  key: string;
+  chunk_id: string;
+  point_count: number;
+  min_step: number;
+  max_step: number;
+  data: Uint8Array;
+}
+
 export interface DatasetsTable {
   dataset_uuid: string;
   experiment_id: string;
@@ -107,7 +117,7 @@ export interface Database {
   runs: RunsTable;
   params: KeyValueTable;
   tags: KeyValueTable;
-  metrics: MetricsTable;
+  metric_chunks: MetricChunksTable;
   latest_metrics: MetricsTable;
   datasets: DatasetsTable;
   inputs: InputsTable;

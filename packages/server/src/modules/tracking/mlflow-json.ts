@@ -68,19 +68,3 @@ export function mlflowRun(run: RunRecord): Record<string, unknown> {
     inputs: { dataset_inputs: run.inputs.datasetInputs.map(mlflowDatasetInput) },
   };
 }
-
-/**
- * A metric history as JSON text, written directly: for 100k points this is
- * several times faster than building objects for JSON.stringify.
- */
-export function mlflowMetricHistoryJson(points: MetricPoint[], nextPageToken: string | undefined): string {
-  const parts: string[] = new Array<string>(points.length);
-  for (let i = 0; i < points.length; i++) {
-    const m = points[i] as MetricPoint;
-    const value = Number.isFinite(m.value) ? String(m.value) : JSON.stringify(encodeMetricValue(m.value));
-    parts[i] =
-      `{"key":${JSON.stringify(m.key)},"value":${value},"timestamp":${m.timestamp},"step":${m.step}}`;
-  }
-  const token = nextPageToken === undefined ? '' : `,"next_page_token":${JSON.stringify(nextPageToken)}`;
-  return `{"metrics":[${parts.join(',')}]${token}}`;
-}

@@ -227,6 +227,32 @@ describeEachDatabase('MLflow tracking REST API', ({ database }) => {
       expect(rest.body.metrics).toEqual([{ key: 'loss', value: 0.5, timestamp: NOW + 1, step: 1 }]);
     });
 
+    it('streams long histories whole and in order, NaN included', async () => {
+      const runId = await newRun(experimentId);
+      const total = 25_500;
+      for (let offset = 0; offset < total; offset += 1000) {
+        const metrics = Array.from({ length: Math.min(1000, total - offset) }, (_, i) => ({
+          key: 'long',
+          value: offset + i === 7 ? 'NaN' : (offset + i) / 2,
+          timestamp: NOW + offset + i,
+          step: total - (offset + i),
+        }));
+        expect((await post('runs/log-batch', { run_id: runId, metrics })).status).toBe(200);
+      }
+      const res = await get(`metrics/get-history?run_id=${runId}&metric_key=long`);
+      expect(res.status).toBe(200);
+      expect(res.body.metrics).toHaveLength(total);
+      expect(res.body.metrics[0]).toEqual({
+        key: 'long',
+        value: (total - 1) / 2,
+        timestamp: NOW + total - 1,
+        step: 1,
+      });
+      expect(res.body.metrics.find((m: { step: number }) => m.step === total - 7).value).toBe('NaN');
+      const steps = res.body.metrics.map((m: { step: number }) => m.step);
+      expect(steps).toEqual([...steps].sort((a: number, b: number) => a - b));
+    });
+
     it('keeps params immutable: another value for a logged key is INVALID_PARAMETER_VALUE', async () => {
       const runId = await newRun(experimentId);
       await post('runs/log-parameter', { run_id: runId, key: 'p', value: 'a' });

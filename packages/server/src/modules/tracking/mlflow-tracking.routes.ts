@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { CairnError } from '@cairn/contract';
 import type { ArtifactService } from '../artifacts/index.js';
-import { mlflowExperiment, mlflowMetricHistoryJson, mlflowRun, mlflowRunInfo } from './mlflow-json.js';
+import { metricHistoryBody } from './history-json.js';
+import { mlflowExperiment, mlflowRun, mlflowRunInfo } from './mlflow-json.js';
 import type { TrackingService } from './tracking.service.js';
 
 export interface MlflowTrackingRoutesOptions {
@@ -189,7 +190,11 @@ export const mlflowTrackingRoutes: FastifyPluginAsync<MlflowTrackingRoutesOption
       maxResults: q['max_results'],
       pageToken: q['page_token'],
     });
-    return reply.type('application/json').send(mlflowMetricHistoryJson(page.items, page.nextPageToken));
+    return reply
+      .type('application/json')
+      .send(
+        metricHistoryBody(page.items, { tokenField: 'next_page_token', nextPageToken: page.nextPageToken }),
+      );
   });
 
   // artifacts of a run (listing only; bytes go through mlflow-artifacts)

@@ -100,20 +100,3 @@ export function keyValueList(
 ): Array<{ key: string; value: string }> {
   return record === undefined ? [] : Object.entries(record).map(([key, value]) => ({ key, value }));
 }
-
-/**
- * A metric history as JSON text (the `MetricHistory` schema), written
- * directly: for long histories this is several times faster than building
- * objects for a serializer.
- */
-export function metricHistoryJson(points: MetricPoint[], nextPageToken: string | undefined): string {
-  const parts = new Array<string>(points.length);
-  for (let i = 0; i < points.length; i++) {
-    const m = points[i] as MetricPoint;
-    const value = Number.isFinite(m.value) ? String(m.value) : JSON.stringify(encodeMetricValue(m.value));
-    parts[i] =
-      `{"key":${JSON.stringify(m.key)},"value":${value},"timestamp":${m.timestamp},"step":${m.step}}`;
-  }
-  const token = nextPageToken === undefined ? '' : `,"nextPageToken":${JSON.stringify(nextPageToken)}`;
-  return `{"metrics":[${parts.join(',')}]${token}}`;
-}

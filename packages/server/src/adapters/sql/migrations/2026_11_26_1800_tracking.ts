@@ -66,17 +66,24 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       .execute();
   }
 
-  // Full history. The primary key makes an exact re-send (a client retry) a no-op
-  // and doubles as the index that reads one key's history in step order.
+  // Full history, packed: one row per (run, key, write) holding that write's
+  // points as float64 triples (see adapters/sql/tracking/metric-chunks.ts).
+  // A 100,000-point history is ~100 rows. `bytea` is a BLOB in SQLite too.
   await db.schema
-    .createTable('metrics')
+    .createTable('metric_chunks')
     .addColumn('run_uuid', 'text', (c) => c.notNull())
     .addColumn('key', 'text', (c) => c.notNull())
-    .addColumn('step', 'bigint', (c) => c.notNull())
-    .addColumn('timestamp_ms', 'bigint', (c) => c.notNull())
-    .addColumn('value', 'double precision', (c) => c.notNull())
-    .addColumn('is_nan', 'integer', (c) => c.notNull())
-    .addPrimaryKeyConstraint('metrics_pk', ['run_uuid', 'key', 'step', 'timestamp_ms', 'value', 'is_nan'])
+    .addColumn('chunk_id', 'text', (c) => c.notNull())
+    .addColumn('point_count', 'integer', (c) => c.notNull())
+    .addColumn('min_step', 'bigint', (c) => c.notNull())
+    .addColumn('max_step', 'bigint', (c) => c.notNull())
+    .addColumn('data', sql`bytea`, (c) => c.notNull())
+    .addPrimaryKeyConstraint('metric_chunks_pk', ['run_uuid', 'key', 'chunk_id'])
+    .execute();
+  await db.schema
+    .createIndex('metric_chunks_by_series')
+    .on('metric_chunks')
+    .columns(['run_uuid', 'key', 'min_step'])
     .execute();
 
   // One row per (run, key): the point with the greatest (step, timestamp, value),

@@ -14,14 +14,26 @@ import type {
 } from '../../../modules/tracking/index.js';
 import { newId } from '../../../kernel/ids.js';
 import type { CompiledShapeCache } from '../compiled-cache.js';
-import type { Database, MetricsTable, RunsTable } from '../schema.js';
+import type { Database, MetricChunksTable, MetricsTable, RunsTable } from '../schema.js';
+import { decodeChunks, encodeChunks, seriesToPoints } from './metric-chunks.js';
 import { chunk, isLaterPoint, toExperiment, toMetricPoint, toMetricRow, toRunInfo } from './row-mappers.js';
 import { experimentFilterSql, experimentOrderBySql, runFilterSql, runOrderBySql } from './search-sql.js';
 
 const IDS_PER_QUERY = 900;
 const METRIC_ROWS_PER_INSERT = 1000;
+const CHUNK_ROWS_PER_INSERT = 500;
 
 /** Column order of `metrics`/`latest_metrics` inserts, as Kysely binds them. */
+const flattenChunkRow = (r: MetricChunksTable): readonly unknown[] => [
+  r.run_uuid,
+  r.key,
+  r.chunk_id,
+  r.point_count,
+  r.min_step,
+  r.max_step,
+  r.data,
+];
+
 const flattenMetricRow = (r: MetricsTable): readonly unknown[] => [
   r.run_uuid,
   r.key,
@@ -361,13 +373,20 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   private async writeMetrics(runId: string, metrics: MetricPoint[]): Promise<void> {
-    for (const points of chunk(metrics, METRIC_ROWS_PER_INSERT)) {
-      const rows = points.map((m) => toMetricRow(runId, m));
-      await this.shapes.execute(this.db, { name: 'metrics', rows, flatten: flattenMetricRow }, () =>
-        this.db
-          .insertInto('metrics')
-          .values(rows)
-          .onConflict((oc) => oc.doNothing()),
+    const rows = encodeChunks(metrics).map((c) => ({
+      run_uuid: runId,
+      key: c.key,
+      chunk_id: newId(),
+      point_count: c.count,
+      min_step: c.minStep,
+      max_step: c.maxStep,
+      data: c.data,
+    }));
+    for (const part of chunk(rows, CHUNK_ROWS_PER_INSERT)) {
+      await this.shapes.execute(
+        this.db,
+        { name: 'metric_chunks', rows: part, flatten: flattenChunkRow },
+        () => this.db.insertInto('metric_chunks').values(part),
       );
     }
     const latest = new Map<string, MetricPoint>();
@@ -416,18 +435,15 @@ export class SqlTrackingStore implements TrackingStore {
     key: string,
     page: { offset: number; limit: number | undefined },
   ): Promise<MetricPoint[]> {
-    let select = this.db
-      .selectFrom('metrics')
-      .select(['key', 'value', 'timestamp_ms', 'step', 'is_nan'])
+    const rows = await this.db
+      .selectFrom('metric_chunks')
+      .select('data')
       .where('run_uuid', '=', runId)
       .where('key', '=', key)
-      .orderBy('step')
-      .orderBy('timestamp_ms')
-      .orderBy('value');
-    if (page.limit !== undefined) select = select.limit(page.limit).offset(page.offset);
-    else if (page.offset > 0) select = select.limit(Number.MAX_SAFE_INTEGER).offset(page.offset);
-    const rows = await select.execute();
-    return rows.map(toMetricPoint);
+      .orderBy('min_step')
+      .orderBy('max_step')
+      .execute();
+    return seriesToPoints(key, decodeChunks(rows.map((r) => r.data)), page);
   }
 
   async getMetricHistories(
