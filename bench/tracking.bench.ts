@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
 import pg from 'pg';
 import { openDatabase } from '../packages/server/src/adapters/sql/database.js';
 import { createSqlStores } from '../packages/server/src/adapters/sql/sql-stores.js';
@@ -108,6 +109,36 @@ async function rawStoreRate(dbUrl: string): Promise<number> {
   return result.perSecond * 1000;
 }
 
+/** 8 keep-alive connections posting generated JSON bodies for SECONDS; returns successful requests/s. */
+async function hammer(
+  url: string,
+  path: string,
+  body: (client: number, iteration: number) => string,
+): Promise<number> {
+  let clients = 0;
+  const result = await autocannon({
+    url,
+    connections: 8,
+    duration: SECONDS,
+    requests: [
+      {
+        method: 'POST',
+        path,
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (request, context: { client?: number; iteration?: number }) => {
+          context.client ??= clients++ % 8;
+          context.iteration = (context.iteration ?? 0) + 1;
+          return { ...request, body: body(context.client, context.iteration) };
+        },
+      },
+    ],
+  });
+  if (result.non2xx > 0 || result.errors > 0) {
+    throw new Error(`${path}: ${result.non2xx} non-2xx answers and ${result.errors} errors under load`);
+  }
+  return result.requests.total / (result.duration || SECONDS);
+}
+
 async function createRun(url: string, experimentId: string): Promise<string> {
   const created = (await postJson(
     `${url}/api/2.0/mlflow/runs/create`,
@@ -144,32 +175,29 @@ async function measure(dialect: 'sqlite' | 'postgres'): Promise<Record<string, n
       )) as { experiment_id: string };
       const exp = experiment.experiment_id;
 
-      // 1. log-batch ingest: 8 clients, 1000-metric batches in MLflow's JSON.
+      // 1 + 2 use autocannon as the load generator: a fetch() loop in Node costs
+      // the client as much CPU as the server, and both share this 2-core machine.
       const runs = await Promise.all(Array.from({ length: 8 }, () => createRun(server.url, exp)));
-      const ingest = await loadFor({
-        workers: 8,
-        seconds: SECONDS,
-        op: (w, i) =>
-          postJson(`${api}/runs/log-batch`, batchBody(runs[w] as string, i)).then(() => undefined),
-      });
-      figures['log_batch_points_per_s'] = ingest.perSecond * 1000;
+
+      // 1. log-batch ingest: 8 clients, 1000-metric batches in MLflow's JSON.
+      const ingest = await hammer(server.url, '/api/2.0/mlflow/runs/log-batch', (client, i) =>
+        batchBody(runs[client] as string, i),
+      );
+      figures['log_batch_points_per_s'] = ingest * 1000;
       console.log(
-        `[${dialect}] log-batch ingest, 8 clients: ${Math.round(figures['log_batch_points_per_s']).toLocaleString()} points/s`,
+        `[${dialect}] log-batch ingest, 8 clients: ${Math.round(ingest * 1000).toLocaleString()} points/s`,
       );
 
       // 2. single log-metric calls, 8 clients.
-      const single = await loadFor({
-        workers: 8,
-        seconds: SECONDS,
-        op: (w, i) =>
-          postJson(
-            `${api}/runs/log-metric`,
-            `{"run_id":"${runs[w]}","key":"single","value":${Math.random()},"timestamp":${Date.now()},"step":${i}}`,
-          ).then(() => undefined),
-      });
-      figures['log_metric_calls_per_s'] = single.perSecond;
+      const single = await hammer(
+        server.url,
+        '/api/2.0/mlflow/runs/log-metric',
+        (client, i) =>
+          `{"run_id":"${runs[client]}","key":"single","value":${Math.random()},"timestamp":${Date.now()},"step":${i}}`,
+      );
+      figures['log_metric_calls_per_s'] = single;
       console.log(
-        `[${dialect}] single log-metric, 8 clients: ${Math.round(single.perSecond).toLocaleString()} calls/s`,
+        `[${dialect}] single log-metric, 8 clients: ${Math.round(single).toLocaleString()} calls/s`,
       );
 
       // 3. read one 100,000-point metric history.

@@ -18,6 +18,7 @@ import {
 } from './entities.js';
 import { parseExperimentOrderBy, parseRunOrderBy } from './order-by.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
+import { MetricWriteQueue } from './metric-write-queue.js';
 import { generateRunName } from './run-names.js';
 import { parseExperimentFilter, parseRunFilter } from './search-filter.js';
 import type { BatchWrite, TrackingStore, TrackingStores } from './tracking.store.js';
@@ -71,7 +72,13 @@ function checkStringList(value: unknown, field: string): string[] {
 
 /** Experiment and run use cases. Validation of values, lifecycle rules and limits live here. */
 export class TrackingService {
-  constructor(private readonly deps: TrackingServiceDeps) {}
+  private readonly metricWrites: MetricWriteQueue;
+
+  constructor(private readonly deps: TrackingServiceDeps) {
+    this.metricWrites = new MetricWriteQueue((writes) =>
+      deps.transactor.run(({ tracking }) => tracking.writeMetrics(writes)),
+    );
+  }
 
   private get store(): TrackingStore {
     return this.deps.store;
@@ -614,6 +621,10 @@ export class TrackingService {
 
   private async write(rawRunId: unknown, batch: BatchWrite): Promise<void> {
     const info = await this.getActiveRun(rawRunId);
+    if (batch.params.length === 0 && batch.tags.length === 0) {
+      if (batch.metrics.length > 0) await this.metricWrites.write(info.runId, batch.metrics);
+      return;
+    }
     await this.deps.transactor.run(async ({ tracking }) => {
       if (batch.params.length > 0) {
         const existing = await tracking.getParams(

@@ -77,6 +77,8 @@ export interface TrackingStore {
 
   getParams(runId: string, keys: string[]): Promise<Map<string, string>>;
   writeBatch(runId: string, batch: BatchWrite): Promise<void>;
+  /** Metric points of several runs in one go (coalesced single-metric calls). */
+  writeMetrics(writes: ReadonlyArray<{ runId: string; metrics: MetricPoint[] }>): Promise<void>;
   deleteTag(runId: string, key: string): Promise<boolean>;
   /** History of one key ordered by step, timestamp; `limit` rows from `offset`, or all. */
   getMetricHistory(

@@ -54,6 +54,10 @@ export function toMetricRow(runId: string, point: MetricPoint): MetricsTable {
   };
 }
 
+export function fromMetricRow(row: MetricsTable): MetricPoint {
+  return toMetricPoint(row);
+}
+
 /** MLflow's "latest": the greatest (step, timestamp, value), NaN counting below every number. */
 export function isLaterPoint(a: MetricPoint, b: MetricPoint): boolean {
   if (a.step !== b.step) return a.step > b.step;

@@ -16,7 +16,15 @@ import { newId } from '../../../kernel/ids.js';
 import type { CompiledShapeCache } from '../compiled-cache.js';
 import type { Database, MetricChunksTable, MetricsTable, RunsTable } from '../schema.js';
 import { decodeChunks, encodeChunks, seriesToPoints } from './metric-chunks.js';
-import { chunk, isLaterPoint, toExperiment, toMetricPoint, toMetricRow, toRunInfo } from './row-mappers.js';
+import {
+  chunk,
+  fromMetricRow,
+  isLaterPoint,
+  toExperiment,
+  toMetricPoint,
+  toMetricRow,
+  toRunInfo,
+} from './row-mappers.js';
 import { experimentFilterSql, experimentOrderBySql, runFilterSql, runOrderBySql } from './search-sql.js';
 
 const IDS_PER_QUERY = 900;
@@ -369,19 +377,21 @@ export class SqlTrackingStore implements TrackingStore {
         )
         .execute();
     }
-    if (batch.metrics.length > 0) await this.writeMetrics(runId, batch.metrics);
+    if (batch.metrics.length > 0) await this.writeMetrics([{ runId, metrics: batch.metrics }]);
   }
 
-  private async writeMetrics(runId: string, metrics: MetricPoint[]): Promise<void> {
-    const rows = encodeChunks(metrics).map((c) => ({
-      run_uuid: runId,
-      key: c.key,
-      chunk_id: newId(),
-      point_count: c.count,
-      min_step: c.minStep,
-      max_step: c.maxStep,
-      data: c.data,
-    }));
+  async writeMetrics(writes: ReadonlyArray<{ runId: string; metrics: MetricPoint[] }>): Promise<void> {
+    const rows = writes.flatMap(({ runId, metrics }) =>
+      encodeChunks(metrics).map((c) => ({
+        run_uuid: runId,
+        key: c.key,
+        chunk_id: newId(),
+        point_count: c.count,
+        min_step: c.minStep,
+        max_step: c.maxStep,
+        data: c.data,
+      })),
+    );
     for (const part of chunk(rows, CHUNK_ROWS_PER_INSERT)) {
       await this.shapes.execute(
         this.db,
@@ -389,13 +399,22 @@ export class SqlTrackingStore implements TrackingStore {
         () => this.db.insertInto('metric_chunks').values(part),
       );
     }
-    const latest = new Map<string, MetricPoint>();
-    for (const point of metrics) {
-      const seen = latest.get(point.key);
-      if (seen === undefined || isLaterPoint(point, seen)) latest.set(point.key, point);
+    // One upsert row per (run, key): PostgreSQL refuses to update a row twice in one statement.
+    const latest = new Map<string, MetricsTable>();
+    for (const { runId, metrics } of writes) {
+      const perKey = new Map<string, MetricPoint>();
+      for (const point of metrics) {
+        const seen = perKey.get(point.key);
+        if (seen === undefined || isLaterPoint(point, seen)) perKey.set(point.key, point);
+      }
+      for (const point of perKey.values()) {
+        const id = `${runId}\u0000${point.key}`;
+        const seen = latest.get(id);
+        if (seen === undefined || isLaterPoint(point, fromMetricRow(seen)))
+          latest.set(id, toMetricRow(runId, point));
+      }
     }
-    for (const points of chunk([...latest.values()], METRIC_ROWS_PER_INSERT)) {
-      const rows = points.map((m) => toMetricRow(runId, m));
+    for (const rows of chunk([...latest.values()], METRIC_ROWS_PER_INSERT)) {
       await this.shapes.execute(this.db, { name: 'latest_metrics', rows, flatten: flattenMetricRow }, () =>
         this.db
           .insertInto('latest_metrics')
