@@ -58,7 +58,7 @@ async function pgSchemaUrl(name: string): Promise<{ url: string; drop(): Promise
 async function rawStoreRate(dbUrl: string): Promise<number> {
   const database = openDatabase(dbUrl);
   await database.migrate();
-  const { tracking } = createSqlStores(database.db, database.shapes);
+  const { tracking } = createSqlStores(database.db, database.helpers);
   await tracking.ensureProject('default', 'default', NOW);
   await tracking.insertExperiment({
     experimentId: 'raw',
@@ -101,7 +101,11 @@ async function rawStoreRate(dbUrl: string): Promise<number> {
       await database.db
         .transaction()
         .execute((trx) =>
-          createSqlStores(trx, database.shapes).tracking.writeBatch(runId, { metrics, params: [], tags: [] }),
+          createSqlStores(trx, database.helpers).tracking.writeBatch(runId, {
+            metrics,
+            params: [],
+            tags: [],
+          }),
         );
     },
   });

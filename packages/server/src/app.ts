@@ -52,7 +52,7 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
   }
   const blobs = overrides.blobs ?? (await openBlobStore(config.blobUrl, config.s3));
 
-  const stores = createSqlStores(database.db, database.shapes);
+  const stores = createSqlStores(database.db, database.helpers);
   const transactor = createSqlTransactor(database);
   const tracking = new TrackingService({ store: stores.tracking, transactor, clock });
   const artifacts = new ArtifactService({ blobs, index: stores.artifacts, transactor, clock });

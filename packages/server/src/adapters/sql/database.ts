@@ -1,4 +1,4 @@
-import { Kysely, Migrator, type MigrationProvider, sql } from 'kysely';
+import { Kysely, Migrator, type MigrationProvider, sql, type RawBuilder, type SqlBool } from 'kysely';
 import { CairnError } from '@cairn/contract';
 import { CompiledShapeCache } from './compiled-cache.js';
 import { MIGRATIONS } from './migrations/index.js';
@@ -8,14 +8,20 @@ import type { Database } from './schema.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
+export interface SqlHelpers {
+  readonly shapes: CompiledShapeCache;
+  /** `column` equals one of `values` (a non-empty list of text). */
+  readonly anyOf: (column: string, values: readonly string[]) => RawBuilder<SqlBool>;
+}
+
 export interface MetadataDatabase {
   readonly db: Kysely<Database>;
   /** Adapter-internal; services see capability flags, never this name. */
   readonly dialect: DialectName;
   /** Largest number of bound parameters one statement may carry. */
   readonly maxParameters: number;
-  /** Compiled hot-path statements of this database (SQL text differs per dialect). */
-  readonly shapes: CompiledShapeCache;
+  /** Dialect-aware helpers the SQL stores share (compiled statements, list matching). */
+  readonly helpers: SqlHelpers;
   migrate(): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -65,7 +71,15 @@ function makeDatabase(options: {
     db,
     dialect,
     maxParameters,
-    shapes: new CompiledShapeCache(),
+    helpers: {
+      shapes: new CompiledShapeCache(),
+      // PostgreSQL plans `= any($1)` with one array parameter far faster than an
+      // IN list of a thousand parameters; SQLite has no arrays.
+      anyOf:
+        dialect === 'postgres'
+          ? (column, values) => sql<SqlBool>`${sql.ref(column)} = any(${[...values]}::text[])`
+          : (column, values) => sql<SqlBool>`${sql.ref(column)} in (${sql.join([...values])})`,
+    },
     async migrate() {
       let migrationTableSchema: string | undefined;
       try {

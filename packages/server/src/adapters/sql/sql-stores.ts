@@ -2,9 +2,8 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Transactor } from '../../kernel/transactor.js';
 import type { ArtifactStores } from '../../modules/artifacts/index.js';
 import type { TrackingStores } from '../../modules/tracking/index.js';
-import type { CompiledShapeCache } from './compiled-cache.js';
 import { SqlArtifactIndexStore } from './artifacts/sql-artifact-index-store.js';
-import { translateDbError, type MetadataDatabase } from './database.js';
+import { translateDbError, type MetadataDatabase, type SqlHelpers } from './database.js';
 import type { Database } from './schema.js';
 import { SqlTrackingStore } from './tracking/sql-tracking-store.js';
 
@@ -13,10 +12,10 @@ export type MetadataStores = TrackingStores & ArtifactStores;
 
 export function createSqlStores(
   db: Kysely<Database> | Transaction<Database>,
-  shapes: CompiledShapeCache,
+  helpers: SqlHelpers,
 ): MetadataStores {
   return {
-    tracking: new SqlTrackingStore(db, shapes),
+    tracking: new SqlTrackingStore(db, helpers),
     artifacts: new SqlArtifactIndexStore(db),
   };
 }
@@ -26,7 +25,7 @@ export function createSqlTransactor(database: MetadataDatabase): Transactor<Meta
   return {
     async run<T>(work: (stores: MetadataStores) => Promise<T>): Promise<T> {
       try {
-        return await database.db.transaction().execute((trx) => work(createSqlStores(trx, database.shapes)));
+        return await database.db.transaction().execute((trx) => work(createSqlStores(trx, database.helpers)));
       } catch (error) {
         throw translateDbError(error);
       }

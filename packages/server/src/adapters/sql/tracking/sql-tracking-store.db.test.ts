@@ -8,7 +8,7 @@ const NOW = 1_700_000_000_000;
 describeEachDatabase('SqlTrackingStore', ({ database }) => {
   let counter = 0;
   async function setup(): Promise<{ runId: string; stores: ReturnType<typeof createSqlStores> }> {
-    const stores = createSqlStores(database().db, database().shapes);
+    const stores = createSqlStores(database().db, database().helpers);
     await stores.tracking.ensureProject('default', 'default', NOW);
     const experimentId = await stores.tracking.nextExperimentId();
     await stores.tracking.insertExperiment({
@@ -39,7 +39,7 @@ describeEachDatabase('SqlTrackingStore', ({ database }) => {
   }
 
   it('hands out increasing experiment ids', async () => {
-    const { tracking } = createSqlStores(database().db, database().shapes);
+    const { tracking } = createSqlStores(database().db, database().helpers);
     const a = Number(await tracking.nextExperimentId());
     const b = Number(await tracking.nextExperimentId());
     expect(b).toBe(a + 1);
@@ -153,7 +153,7 @@ describeEachDatabase('SqlTrackingStore', ({ database }) => {
 
   describe('artifact index', () => {
     it('lists folders and files, and deletes whole trees', async () => {
-      const { artifacts } = createSqlStores(database().db, database().shapes);
+      const { artifacts } = createSqlStores(database().db, database().helpers);
       const put = (path: string) =>
         artifacts.putFile({ path, digest: `sha256:${'a'.repeat(64)}`, sizeBytes: 1, createdAt: NOW });
       await put('root/a/b/c.txt');

@@ -13,7 +13,7 @@ import type {
   TrackingStore,
 } from '../../../modules/tracking/index.js';
 import { newId } from '../../../kernel/ids.js';
-import type { CompiledShapeCache } from '../compiled-cache.js';
+import type { SqlHelpers } from '../database.js';
 import type { Database, MetricChunksTable, MetricsTable, RunsTable } from '../schema.js';
 import { decodeChunks, encodeChunks, seriesToPoints } from './metric-chunks.js';
 import {
@@ -55,7 +55,7 @@ const flattenMetricRow = (r: MetricsTable): readonly unknown[] => [
 export class SqlTrackingStore implements TrackingStore {
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly shapes: CompiledShapeCache,
+    private readonly helpers: SqlHelpers,
   ) {}
 
   async ensureProject(projectId: string, name: string, createdAt: number): Promise<void> {
@@ -159,7 +159,7 @@ export class SqlTrackingStore implements TrackingStore {
       const tagRows = await this.db
         .selectFrom('experiment_tags')
         .selectAll()
-        .where('experiment_id', 'in', ids)
+        .where(this.helpers.anyOf('experiment_id', ids))
         .execute();
       for (const t of tagRows) {
         const bucket = tags.get(t.experiment_id) ?? {};
@@ -273,17 +273,17 @@ export class SqlTrackingStore implements TrackingStore {
         this.db
           .selectFrom('params')
           .select(['run_uuid', 'key', 'value'])
-          .where('run_uuid', 'in', ids)
+          .where(this.helpers.anyOf('run_uuid', ids))
           .execute(),
         this.db
           .selectFrom('tags')
           .select(['run_uuid', 'key', 'value'])
-          .where('run_uuid', 'in', ids)
+          .where(this.helpers.anyOf('run_uuid', ids))
           .execute(),
         this.db
           .selectFrom('latest_metrics')
           .select(['run_uuid', 'key', 'value', 'timestamp_ms', 'step', 'is_nan'])
-          .where('run_uuid', 'in', ids)
+          .where(this.helpers.anyOf('run_uuid', ids))
           .execute(),
       ]);
       for (const p of params) (result.get(p.run_uuid) as RunData).params[p.key] = p.value;
@@ -311,7 +311,7 @@ export class SqlTrackingStore implements TrackingStore {
         ])
         .where('i.destination_type', '=', 'RUN')
         .where('i.source_type', '=', 'DATASET')
-        .where('i.destination_id', 'in', ids)
+        .where(this.helpers.anyOf('i.destination_id', ids))
         .orderBy('i.input_uuid')
         .execute();
       if (rows.length === 0) continue;
@@ -393,7 +393,7 @@ export class SqlTrackingStore implements TrackingStore {
       })),
     );
     for (const part of chunk(rows, CHUNK_ROWS_PER_INSERT)) {
-      await this.shapes.execute(
+      await this.helpers.shapes.execute(
         this.db,
         { name: 'metric_chunks', rows: part, flatten: flattenChunkRow },
         () => this.db.insertInto('metric_chunks').values(part),
@@ -415,27 +415,30 @@ export class SqlTrackingStore implements TrackingStore {
       }
     }
     for (const rows of chunk([...latest.values()], METRIC_ROWS_PER_INSERT)) {
-      await this.shapes.execute(this.db, { name: 'latest_metrics', rows, flatten: flattenMetricRow }, () =>
-        this.db
-          .insertInto('latest_metrics')
-          .values(rows)
-          .onConflict((oc) =>
-            oc
-              .columns(['run_uuid', 'key'])
-              .doUpdateSet({
-                step: (eb) => eb.ref('excluded.step'),
-                timestamp_ms: (eb) => eb.ref('excluded.timestamp_ms'),
-                value: (eb) => eb.ref('excluded.value'),
-                is_nan: (eb) => eb.ref('excluded.is_nan'),
-              })
-              .where(
-                sql<boolean>`excluded.step > latest_metrics.step
+      await this.helpers.shapes.execute(
+        this.db,
+        { name: 'latest_metrics', rows, flatten: flattenMetricRow },
+        () =>
+          this.db
+            .insertInto('latest_metrics')
+            .values(rows)
+            .onConflict((oc) =>
+              oc
+                .columns(['run_uuid', 'key'])
+                .doUpdateSet({
+                  step: (eb) => eb.ref('excluded.step'),
+                  timestamp_ms: (eb) => eb.ref('excluded.timestamp_ms'),
+                  value: (eb) => eb.ref('excluded.value'),
+                  is_nan: (eb) => eb.ref('excluded.is_nan'),
+                })
+                .where(
+                  sql<boolean>`excluded.step > latest_metrics.step
                 or (excluded.step = latest_metrics.step and excluded.timestamp_ms > latest_metrics.timestamp_ms)
                 or (excluded.step = latest_metrics.step and excluded.timestamp_ms = latest_metrics.timestamp_ms
                     and ((excluded.is_nan = 0 and latest_metrics.is_nan = 1)
                       or (excluded.is_nan = 0 and excluded.value > latest_metrics.value)))`,
-              ),
-          ),
+                ),
+            ),
       );
     }
   }
