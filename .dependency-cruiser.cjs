@@ -21,8 +21,15 @@ module.exports = {
       severity: 'error',
       comment:
         'Domain modules receive ports from app.ts; they never import adapters, http/, config/ or app wiring.',
-      from: { path: `${SRV}/(modules|kernel)/`, pathNot: '\\.test\\.ts$' },
+      from: { path: `${SRV}/(modules|kernel)/`, pathNot: '(\\.test|\\.routes)\\.ts$' },
       to: { path: `${SRV}/(adapters|http|config|app\\.ts|main\\.ts|testing)` },
+    },
+    {
+      name: 'routes-use-http-helpers-only',
+      severity: 'error',
+      comment: 'Route plugins may use the cross-cutting http/ helpers, never adapters or app wiring.',
+      from: { path: `${SRV}/modules/.+\\.routes\\.ts$` },
+      to: { path: `${SRV}/(adapters|config|app\\.ts|main\\.ts|testing)` },
     },
     {
       name: 'only-routes-import-fastify',

@@ -9,7 +9,6 @@ import {
   defaultExperimentArtifactLocation,
   lifecycleStagesFor,
   runArtifactUri,
-  type DatasetInputRecord,
   type ExperimentRecord,
   type MetricPoint,
   type Page,
@@ -19,6 +18,15 @@ import {
 import { parseExperimentOrderBy, parseRunOrderBy } from './order-by.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
 import { MetricWriteQueue } from './metric-write-queue.js';
+import {
+  appendLoggedModel,
+  checkDatasetInput,
+  dedupeTags,
+  LOG_MODEL_HISTORY_TAG,
+  parseBatch,
+  parseLoggedModel,
+  type RawBatch,
+} from './run-data-rules.js';
 import { generateRunName } from './run-names.js';
 import { parseExperimentFilter, parseRunFilter } from './search-filter.js';
 import type { BatchWrite, TrackingStore, TrackingStores } from './tracking.store.js';
@@ -44,6 +52,8 @@ export interface TrackingServiceDeps {
   clock: Clock;
 }
 
+export type { RawBatch };
+
 export interface SearchOptions {
   filter?: unknown;
   orderBy?: unknown;
@@ -51,14 +61,6 @@ export interface SearchOptions {
   pageToken?: unknown;
   viewType?: unknown;
 }
-
-export interface RawBatch {
-  metrics?: unknown;
-  params?: unknown;
-  tags?: unknown;
-}
-
-const LOG_MODEL_HISTORY_TAG = 'mlflow.log-model.history';
 
 const invalid = (message: string, field?: string): CairnError =>
   new CairnError('INVALID_ARGUMENT', message, field === undefined ? {} : { field });
@@ -468,39 +470,7 @@ export class TrackingService {
 
   /** MLflow's log-batch: every item is checked before anything is written; a rejected batch writes nothing. */
   async logBatch(rawRunId: unknown, raw: RawBatch): Promise<void> {
-    const rawMetrics = checkArray(raw.metrics, 'metrics');
-    const rawParams = checkArray(raw.params, 'params');
-    const rawTags = checkArray(raw.tags, 'tags');
-    const limits: Array<[unknown[], number, string]> = [
-      [rawMetrics, TRACKING_LIMITS.batchMetrics, 'metrics'],
-      [rawParams, TRACKING_LIMITS.batchParams, 'params'],
-      [rawTags, TRACKING_LIMITS.batchTags, 'tags'],
-    ];
-    for (const [items, max, name] of limits) {
-      if (items.length > max) {
-        throw invalid(
-          `A batch logging request can contain at most ${max} ${name}. Got ${items.length} ${name}. ` +
-            `Please split up ${name} across multiple requests and try again.`,
-          name,
-        );
-      }
-    }
-    const total = rawMetrics.length + rawParams.length + rawTags.length;
-    if (total > TRACKING_LIMITS.batchTotal) {
-      throw invalid(
-        `A batch logging request can contain at most ${TRACKING_LIMITS.batchTotal} metrics, params and tags in total. ` +
-          `Got ${total}. Please split up the data across multiple requests and try again.`,
-      );
-    }
-    const batch: BatchWrite = {
-      metrics: rawMetrics.map((m, i) => checkMetric(m, `metrics[${i}]`)),
-      params: dedupeParams(
-        rawParams.map((p, i) => checkKeyValue(p, `params[${i}]`, TRACKING_LIMITS.maxParamValueLength)),
-      ),
-      tags: dedupeTags(
-        rawTags.map((t, i) => checkKeyValue(t, `tags[${i}]`, TRACKING_LIMITS.maxTagValueLength)),
-      ),
-    };
+    const batch = parseBatch(raw);
     await this.write(rawRunId, batch);
   }
 
@@ -559,36 +529,9 @@ export class TrackingService {
    * it is appended to the run's `mlflow.log-model.history` tag, as MLflow does.
    */
   async recordLoggedModel(rawRunId: unknown, rawModelJson: unknown): Promise<void> {
-    const text = checkString(rawModelJson, 'model_json', 1_048_576);
-    let model: unknown;
-    try {
-      model = JSON.parse(text);
-    } catch {
-      throw invalid('model_json must be a JSON object describing the logged model', 'model_json');
-    }
-    if (typeof model !== 'object' || model === null || Array.isArray(model)) {
-      throw invalid('model_json must be a JSON object describing the logged model', 'model_json');
-    }
+    const model = parseLoggedModel(rawModelJson);
     const run = await this.getRun(rawRunId);
-    let history: unknown[] = [];
-    try {
-      const previous: unknown = JSON.parse(run.data.tags[LOG_MODEL_HISTORY_TAG] ?? '[]');
-      if (Array.isArray(previous)) history = previous;
-    } catch {
-      history = [];
-    }
-    history.push(model);
-    let value = JSON.stringify(history);
-    while (value.length > TRACKING_LIMITS.maxTagValueLength && history.length > 1) {
-      history.shift();
-      value = JSON.stringify(history);
-    }
-    if (value.length > TRACKING_LIMITS.maxTagValueLength) {
-      throw invalid(
-        `model_json is longer than ${TRACKING_LIMITS.maxTagValueLength} characters`,
-        'model_json',
-      );
-    }
+    const value = appendLoggedModel(run.data.tags[LOG_MODEL_HISTORY_TAG], model);
     await this.write(run.info.runId, {
       metrics: [],
       params: [],
@@ -653,66 +596,4 @@ export class TrackingService {
 
 function runNotFound(runId: string): CairnError {
   return new CairnError('NOT_FOUND', `Run with id=${runId} not found`, { field: 'run_id' });
-}
-
-function dedupeTags(tags: Array<{ key: string; value: string }>): Array<{ key: string; value: string }> {
-  const byKey = new Map<string, string>();
-  for (const tag of tags) byKey.set(tag.key, tag.value);
-  return [...byKey].map(([key, value]) => ({ key, value }));
-}
-
-function dedupeParams(params: Array<{ key: string; value: string }>): Array<{ key: string; value: string }> {
-  const byKey = new Map<string, string>();
-  for (const param of params) {
-    const seen = byKey.get(param.key);
-    if (seen !== undefined && seen !== param.value) {
-      throw invalid(
-        `Duplicate parameter key '${param.key}' with different values ('${seen}' and '${param.value}') in one batch.`,
-        'params',
-      );
-    }
-    byKey.set(param.key, param.value);
-  }
-  return [...byKey].map(([key, value]) => ({ key, value }));
-}
-
-function checkDatasetInput(raw: unknown, field: string): DatasetInputRecord {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
-    throw invalid(`${field} must be an object`, field);
-  const record = raw as Record<string, unknown>;
-  const dataset = record['dataset'];
-  if (typeof dataset !== 'object' || dataset === null || Array.isArray(dataset)) {
-    throw invalid(
-      `${field}.dataset must be an object with name, digest, source_type and source`,
-      `${field}.dataset`,
-    );
-  }
-  const d = dataset as Record<string, unknown>;
-  const pick = (key: string, alt: string): unknown => d[key] ?? d[alt];
-  const schema = checkOptionalString(d['schema'], `${field}.dataset.schema`, 1_048_576);
-  const profile = checkOptionalString(d['profile'], `${field}.dataset.profile`, 1_048_576);
-  return {
-    dataset: {
-      name: nonEmpty(checkString(d['name'], `${field}.dataset.name`, 500), `${field}.dataset.name`),
-      digest: nonEmpty(
-        checkString(d['digest'], `${field}.dataset.digest`, 36 * 4),
-        `${field}.dataset.digest`,
-      ),
-      sourceType: nonEmpty(
-        checkString(pick('source_type', 'sourceType'), `${field}.dataset.source_type`, 36 * 4),
-        `${field}.dataset.source_type`,
-      ),
-      source: checkString(d['source'], `${field}.dataset.source`, 65_535),
-      ...(schema === undefined ? {} : { schema }),
-      ...(profile === undefined ? {} : { profile }),
-    },
-    tags: checkArray(record['tags'], `${field}.tags`).map((t, i) =>
-      checkKeyValue(t, `${field}.tags[${i}]`, TRACKING_LIMITS.maxTagValueLength),
-    ),
-  };
-}
-
-function nonEmpty(value: string, field: string): string {
-  if (value.trim() === '') throw invalid(`${field} must not be empty`, field);
-  return value;
 }
