@@ -199,6 +199,23 @@ describe('cairn server refuses what it must', () => {
     expect(result.stderr).toMatch(/loopback/);
   });
 
+  it('says when the port is taken', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()));
+    const address = blocker.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const result = await cairn([
+      'server',
+      '--port',
+      String(port),
+      '--data-dir',
+      mkdtempSync(path.join(os.tmpdir(), 'cairn-e2e-')),
+    ]);
+    blocker.close();
+    expect(result.code).toBe(10);
+    expect(result.stderr).toContain('already in use');
+  });
+
   it('names a bad setting', async () => {
     const result = await cairn(['server', '--port', 'eighty']);
     expect(result.code).toBe(3);

@@ -22,7 +22,26 @@ export async function startServer(config: CairnConfig, overrides: AppOverrides =
     );
   }
   const app = await buildApp(config, overrides);
-  const address = await app.listen({ host: config.host, port: config.port });
+  let address: string;
+  try {
+    address = await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await app.close();
+    const code = (error as { code?: string }).code;
+    if (code === 'EADDRINUSE') {
+      throw new CairnError(
+        'UNAVAILABLE',
+        `${config.host}:${config.port} is already in use (another Cairn or MLflow server?); pick another with --port or CAIRN_PORT.`,
+      );
+    }
+    if (code === 'EACCES') {
+      throw new CairnError(
+        'PERMISSION_DENIED',
+        `not allowed to listen on ${config.host}:${config.port}; use a port above 1024.`,
+      );
+    }
+    throw error;
+  }
   const url = address.replace('[::1]', '[::1]');
   app.log.info(
     { url, db: redactUrl(config.dbUrl), blobs: app.cairn.blobs.location },

@@ -15,11 +15,12 @@ export interface TestApp {
 /** A real app on the given database, blobs in a fresh temp folder, logging off. */
 export async function createTestApp(
   database: MetadataDatabase,
-  overrides: AppOverrides = {},
+  overrides: AppOverrides & { env?: Record<string, string> } = {},
 ): Promise<TestApp> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cairn-app-'));
-  const config = loadConfig({ cwd: dataDir, env: {}, flags: { dataDir } });
-  const app = await buildApp(config, { database, logger: false, ...overrides });
+  const { env = {}, ...appOverrides } = overrides;
+  const config = loadConfig({ cwd: dataDir, env, flags: { dataDir } });
+  const app = await buildApp(config, { database, logger: false, ...appOverrides });
   return {
     app,
     dataDir,

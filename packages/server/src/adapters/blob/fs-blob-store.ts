@@ -45,6 +45,18 @@ export class FsBlobStore implements BlobStore {
   }
 
   static async open(options: FsBlobStoreOptions): Promise<FsBlobStore> {
+    // Create the folder now, so a path that cannot be written stops the server at start, not at the first upload.
+    try {
+      await mkdir(resolve(options.root), { recursive: true });
+    } catch (error) {
+      throw new CairnError(
+        'UNAVAILABLE',
+        `blob folder ${options.root} cannot be created: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
     const store = new FsBlobStore(options);
     await store.swept;
     return store;
