@@ -98,15 +98,13 @@ async function rawStoreRate(dbUrl: string): Promise<number> {
         timestamp: NOW,
         step: b * 100 + Math.floor(i / 10),
       }));
-      await database.db
-        .transaction()
-        .execute((trx) =>
-          createSqlStores(trx, database.helpers).tracking.writeBatch(runId, {
-            metrics,
-            params: [],
-            tags: [],
-          }),
-        );
+      await database.db.transaction().execute((trx) =>
+        createSqlStores(trx, database.helpers).tracking.writeBatch(runId, {
+          metrics,
+          params: [],
+          tags: [],
+        }),
+      );
     },
   });
   await database.close();
