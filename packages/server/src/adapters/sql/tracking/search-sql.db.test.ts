@@ -7,7 +7,7 @@ import {
   type FilterExpr,
 } from '../../../modules/tracking/search-filter.js';
 import { describeEachDatabase } from '../../../testing/test-databases.js';
-import { experimentFilterSql, experimentOrderBySql, runFilterSql, runOrderBySql } from './search-sql.js';
+import { experimentFilterSql, experimentOrderBySql, runSearchSql } from './search-sql.js';
 
 describeEachDatabase('search SQL', ({ dialect, database }) => {
   // r1..r4, started in that order; see each test for the fields it uses.
@@ -162,10 +162,9 @@ describeEachDatabase('search SQL', ({ dialect, database }) => {
   }
 
   async function runIdsOf(expr: FilterExpr | undefined, orderBy: string[] = []): Promise<string[]> {
-    let query = database().db.selectFrom('runs as r').select('r.run_uuid');
-    if (expr !== undefined) query = query.where(runFilterSql(expr));
-    for (const item of runOrderBySql(parseRunOrderBy(orderBy))) query = query.orderBy(item);
-    return (await query.execute()).map((row) => row.run_uuid);
+    const statement = runSearchSql({ scope: [], filter: expr, orderBy: parseRunOrderBy(orderBy) });
+    const { rows } = await statement.execute(database().db);
+    return rows.map((row) => String(row['run_uuid']));
   }
 
   async function experimentIds(filter: string, orderBy: string[] = []): Promise<string[]> {

@@ -224,27 +224,43 @@ function unsupported(c: Comparison): Error {
 const direction = (ascending: boolean): RawBuilder<unknown> => sql.raw(ascending ? 'asc' : 'desc');
 
 /**
- * ORDER BY items for the run search, direction included; ends with the
- * tie-breakers `r.start_ms desc, r.run_uuid asc` unless those keys were given.
+ * The run search as one statement: `select r.* from runs r`, a LEFT JOIN per
+ * metric/param/tag order key, the scope and filter, and ORDER BY with
+ * direction, ending with the tie-breakers `r.start_ms desc, r.run_uuid asc`
+ * unless those keys were given. Joins (rather than a correlated sub-query per
+ * row and order key) let PostgreSQL hash-join the order keys of thousands of
+ * matching runs; SQLite plans both alike.
  */
-export function runOrderBySql(clauses: readonly OrderClause[]): RawBuilder<unknown>[] {
+export function runSearchSql(input: {
+  scope: readonly RawBuilder<SqlBool>[];
+  filter: FilterExpr | undefined;
+  orderBy: readonly OrderClause[];
+  limit?: number;
+  offset?: number;
+}): RawBuilder<Record<string, unknown>> {
+  const joins: RawBuilder<unknown>[] = [];
   const items: RawBuilder<unknown>[] = [];
   let hasStart = false;
   let hasId = false;
-  for (const clause of clauses) {
+  input.orderBy.forEach((clause, index) => {
     const dir = direction(clause.ascending);
+    const alias = sql.raw(`o${index}`);
     switch (clause.entity) {
       case 'metric': {
-        const rows = sql`from latest_metrics m_o where m_o.run_uuid = r.run_uuid and m_o.key = ${clause.key}`;
+        joins.push(
+          sql`left join latest_metrics ${alias} on ${alias}.run_uuid = r.run_uuid and ${alias}.key = ${clause.key}`,
+        );
         // 0 = a number, 1 = NaN, 2 = no such metric: always in this order.
-        items.push(sql`coalesce((select m_o.is_nan ${rows}), 2) asc`);
-        items.push(sql`(select m_o.value ${rows}) ${dir}`);
+        items.push(sql`coalesce(${alias}.is_nan, 2) asc`, sql`${alias}.value ${dir}`);
         break;
       }
       case 'param':
       case 'tag': {
-        const value = sql`(select kv_o.value from ${sql.raw(clause.entity === 'param' ? 'params' : 'tags')} kv_o where kv_o.run_uuid = r.run_uuid and kv_o.key = ${clause.key})`;
-        items.push(sql`(${value} is null) asc`, sql`${value} ${dir}`);
+        const table = sql.raw(clause.entity === 'param' ? 'params' : 'tags');
+        joins.push(
+          sql`left join ${table} ${alias} on ${alias}.run_uuid = r.run_uuid and ${alias}.key = ${clause.key}`,
+        );
+        items.push(sql`(${alias}.value is null) asc`, sql`${alias}.value ${dir}`);
         break;
       }
       case 'attribute': {
@@ -257,10 +273,15 @@ export function runOrderBySql(clauses: readonly OrderClause[]): RawBuilder<unkno
         break;
       }
     }
-  }
+  });
   if (!hasStart) items.push(sql`r.start_ms desc`);
   if (!hasId) items.push(sql`r.run_uuid asc`);
-  return items;
+  const conditions = [...input.scope, ...(input.filter === undefined ? [] : [runFilterSql(input.filter)])];
+  const where = conditions.length === 0 ? sql`` : sql`where ${sql.join(conditions, sql` and `)}`;
+  const page = input.limit === undefined ? sql`` : sql`limit ${input.limit} offset ${input.offset ?? 0}`;
+  return sql<
+    Record<string, unknown>
+  >`select r.* from runs r ${sql.join(joins, sql` `)} ${where} order by ${sql.join(items)} ${page}`;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type SqlBool } from 'kysely';
 import type {
   BatchWrite,
   DatasetInputRecord,
@@ -25,7 +25,7 @@ import {
   toMetricRow,
   toRunInfo,
 } from './row-mappers.js';
-import { experimentFilterSql, experimentOrderBySql, runFilterSql, runOrderBySql } from './search-sql.js';
+import { experimentFilterSql, experimentOrderBySql, runSearchSql } from './search-sql.js';
 
 const IDS_PER_QUERY = 900;
 const METRIC_ROWS_PER_INSERT = 1000;
@@ -251,18 +251,18 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   async searchRuns(query: RunQuery): Promise<RunInfoRecord[]> {
-    let select = this.db
-      .selectFrom('runs as r')
-      .selectAll('r')
-      .where('r.experiment_id', 'in', query.experimentIds)
-      .where('r.lifecycle_stage', 'in', query.lifecycleStages);
-    if (query.filter !== undefined) select = select.where(runFilterSql(query.filter));
-    for (const item of runOrderBySql(query.orderBy)) select = select.orderBy(item);
-    const rows = await select
-      .limit(query.limit + 1)
-      .offset(query.offset)
-      .execute();
-    return rows.map(toRunInfo);
+    const statement = runSearchSql({
+      scope: [
+        this.helpers.anyOf('r.experiment_id', query.experimentIds),
+        sql<SqlBool>`r.lifecycle_stage in (${sql.join(query.lifecycleStages)})`,
+      ],
+      filter: query.filter,
+      orderBy: query.orderBy,
+      limit: query.limit + 1,
+      offset: query.offset,
+    });
+    const { rows } = await statement.execute(this.db);
+    return rows.map((row) => toRunInfo(row as unknown as RunsTable));
   }
 
   async loadRunData(runIds: string[]): Promise<Map<string, RunData>> {
