@@ -265,6 +265,16 @@ async function measure(dialect: 'sqlite' | 'postgres'): Promise<Record<string, n
           }
         }),
       );
+      if (dialect === 'postgres') {
+        // Steady state: autovacuum would have analysed the fresh rows within a minute;
+        // without statistics the planner assumes one row per table and picks nested loops.
+        const client = new pg.Client({ connectionString: serverDb.url.replace(/\?schema=.*$/, '') });
+        await client.connect();
+        const schema = new URL(serverDb.url).searchParams.get('schema');
+        await client.query(`set search_path to "${schema}"`);
+        await client.query('analyze');
+        await client.end();
+      }
       for (const maxResults of [100, 1000]) {
         const body = JSON.stringify({
           experiment_ids: [searchExp],

@@ -78,7 +78,13 @@ export async function openTestDatabase(
 ): Promise<MetadataDatabase & { drop(): Promise<void> }> {
   const target = await createTestDatabaseUrl(dialect);
   const database = openDatabase(target.url);
-  await database.migrate();
+  try {
+    await database.migrate();
+  } catch (error) {
+    await database.close().catch(() => undefined);
+    await target.drop().catch(() => undefined);
+    throw error;
+  }
   return Object.assign(database, {
     drop: async () => {
       await database.close();
