@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { ArtifactService } from './artifacts.service.js';
 import { baseName } from './artifact-path.js';
 import { contentTypeFor, readAll, VERIFY_BEFORE_SEND_BYTES } from './artifact-download.js';
@@ -39,7 +39,8 @@ export const mlflowArtifactsRoutes: FastifyPluginAsync<MlflowArtifactsRoutesOpti
 
   app.put('/artifacts/*', async (request) => {
     const path = (request.params as { '*': string })['*'];
-    await artifacts.upload(path, request.body as Readable);
+    // An empty file arrives with no body at all; it is still a file.
+    await artifacts.upload(path, (request.body as Readable | undefined) ?? Readable.from([]));
     return {};
   });
 

@@ -446,6 +446,24 @@ describeEachDatabase('MLflow tracking REST API', ({ database }) => {
       ]);
     });
 
+    it('stores an empty artifact file sent with no body', async () => {
+      const runId = await newRun(experimentId);
+      const root = `${experimentId}/${runId}/artifacts`;
+      const put = await t.app.inject({
+        method: 'PUT',
+        url: `/api/2.0/mlflow-artifacts/artifacts/${root}/empty.txt`,
+      });
+      expect(put.statusCode).toBe(200);
+      const listed = await get(`artifacts/list?run_id=${runId}`);
+      expect(listed.body.files).toEqual([{ path: 'empty.txt', is_dir: false, file_size: 0 }]);
+      const got = await t.app.inject({
+        method: 'GET',
+        url: `/api/2.0/mlflow-artifacts/artifacts/${root}/empty.txt`,
+      });
+      expect(got.statusCode).toBe(200);
+      expect(got.body).toBe('');
+    });
+
     it('records logged models in mlflow.log-model.history', async () => {
       const runId = await newRun(experimentId);
       const modelJson = JSON.stringify({ run_id: runId, artifact_path: 'model', flavors: { onnx: {} } });

@@ -15,6 +15,12 @@ import type { MetricPoint } from './entities.js';
 const invalid = (field: string, message: string): CairnError =>
   new CairnError('INVALID_ARGUMENT', `${field}: ${message}`, { field });
 
+/** A wrong type, or MLflow's wording when the value is simply absent. */
+const wrongType = (field: string, expected: string, value: unknown): CairnError =>
+  value === undefined
+    ? new CairnError('INVALID_ARGUMENT', `Missing value for required parameter '${field}'.`, { field })
+    : invalid(field, `${expected}, got ${describe(value)}`);
+
 const describe = (value: unknown): string => {
   if (value === undefined) return 'missing';
   if (value === null) return 'null';
@@ -29,7 +35,7 @@ const describe = (value: unknown): string => {
 const KEY_PATTERN = /^[\p{L}\p{N}_\-./ :]+$/u;
 
 export function checkKey(value: unknown, field: string): string {
-  if (typeof value !== 'string') throw invalid(field, `must be a string, got ${describe(value)}`);
+  if (typeof value !== 'string') throw wrongType(field, `must be a string`, value);
   if (value.length === 0) throw invalid(field, 'must not be empty');
   if (value.length > TRACKING_LIMITS.maxEntityKeyLength) {
     throw invalid(
@@ -50,7 +56,7 @@ export function checkKey(value: unknown, field: string): string {
 }
 
 export function checkString(value: unknown, field: string, maxLength: number): string {
-  if (typeof value !== 'string') throw invalid(field, `must be a string, got ${describe(value)}`);
+  if (typeof value !== 'string') throw wrongType(field, `must be a string`, value);
   if (value.length > maxLength)
     throw invalid(field, `is ${value.length} characters long; the limit is ${maxLength}`);
   if (value.includes('\u0000')) throw invalid(field, 'must not contain NUL characters');
@@ -66,7 +72,7 @@ export function checkInteger(value: unknown, field: string): number {
   const number =
     typeof value === 'string' && /^-?\d{1,19}$/.test(value.trim()) ? Number(value.trim()) : (value as number);
   if (typeof number !== 'number' || !Number.isFinite(number) || !Number.isInteger(number)) {
-    throw invalid(field, `must be an integer, got ${describe(value)}`);
+    throw wrongType(field, `must be an integer`, value);
   }
   if (!Number.isSafeInteger(number)) throw invalid(field, `${number} is outside the range of safe integers`);
   return number;
@@ -86,12 +92,12 @@ export function checkMetricValue(value: unknown, field: string): number {
     if (trimmed === '-Infinity') return Number.NEGATIVE_INFINITY;
     if (trimmed !== '' && Number.isFinite(Number(trimmed))) return Number(trimmed);
   }
-  throw invalid(field, `must be a number (or "NaN", "Infinity", "-Infinity"), got ${describe(value)}`);
+  throw wrongType(field, `must be a number (or "NaN", "Infinity", "-Infinity")`, value);
 }
 
 export function checkMetric(raw: unknown, field: string, defaults: { timestamp?: number } = {}): MetricPoint {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw invalid(field, `must be an object with key, value, timestamp and step, got ${describe(raw)}`);
+    throw wrongType(field, `must be an object with key, value, timestamp and step`, raw);
   }
   const record = raw as Record<string, unknown>;
   const key = checkKey(record['key'], `${field}.key`);
@@ -113,7 +119,7 @@ export function checkKeyValue(
   maxValueLength: number,
 ): { key: string; value: string } {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw invalid(field, `must be an object with key and value, got ${describe(raw)}`);
+    throw wrongType(field, `must be an object with key and value`, raw);
   }
   const record = raw as Record<string, unknown>;
   return {
@@ -125,7 +131,7 @@ export function checkKeyValue(
 export function checkRunStatus(value: unknown, field: string): RunStatus {
   if (typeof value === 'string' && (RUN_STATUSES as readonly string[]).includes(value))
     return value as RunStatus;
-  throw invalid(field, `must be one of ${RUN_STATUSES.join(', ')}, got ${describe(value)}`);
+  throw wrongType(field, `must be one of ${RUN_STATUSES.join(', ')}`, value);
 }
 
 export function checkViewType(value: unknown, field: string): ViewType {
@@ -133,7 +139,7 @@ export function checkViewType(value: unknown, field: string): ViewType {
   if (typeof value === 'string' && (VIEW_TYPES as readonly string[]).includes(value))
     return value as ViewType;
   if (value === 1 || value === 2 || value === 3) return VIEW_TYPES[value - 1] as ViewType;
-  throw invalid(field, `must be one of ${VIEW_TYPES.join(', ')}, got ${describe(value)}`);
+  throw wrongType(field, `must be one of ${VIEW_TYPES.join(', ')}`, value);
 }
 
 export function checkMaxResults(value: unknown, field: string, limit: number): number {
@@ -151,7 +157,7 @@ export function checkExperimentName(value: unknown, field = 'name'): string {
 
 export function checkId(value: unknown, field: string): string {
   if (typeof value !== 'string' || value.length === 0) {
-    throw invalid(field, `must be a non-empty string, got ${describe(value)}`);
+    throw wrongType(field, `must be a non-empty string`, value);
   }
   if (value.length > 256 || !/^[A-Za-z0-9_-]+$/.test(value)) {
     throw invalid(field, `"${value.slice(0, 60)}" is not a valid id`);
@@ -161,6 +167,6 @@ export function checkId(value: unknown, field: string): string {
 
 export function checkArray(value: unknown, field: string): unknown[] {
   if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) throw invalid(field, `must be an array, got ${describe(value)}`);
+  if (!Array.isArray(value)) throw wrongType(field, `must be an array`, value);
   return value;
 }
