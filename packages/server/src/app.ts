@@ -4,7 +4,7 @@ import { openBlobStore } from './adapters/blob/open-blob-store.js';
 import { openDatabase, type MetadataDatabase } from './adapters/sql/database.js';
 import { createSqlStores, createSqlTransactor } from './adapters/sql/sql-stores.js';
 import type { CairnConfig } from './config/load-config.js';
-import { registerErrorHandler } from './http/error-handler.js';
+import { registerErrorHandler, sendError } from './http/error-handler.js';
 import { registerHealthRoutes } from './http/health.routes.js';
 import { registerOpenApi } from './http/openapi.js';
 import { systemClock, type Clock } from './kernel/clock.js';
@@ -70,6 +70,10 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
     }),
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
     forceCloseConnections: true,
+    // Errors Fastify raises before routing (a malformed URL) get the same shapes as the rest.
+    frameworkErrors: (error, request, reply) => {
+      sendError(request, reply, error);
+    },
   });
   const services: Services = { tracking, artifacts };
   app.decorate('cairn', { config, services, database, blobs });

@@ -17,27 +17,31 @@ export function isMlflowPath(url: string): boolean {
  * rest in Cairn's `{ error: { code, message } }`. Every answer carries the
  * request id; 5xx are logged with it and never expose internals.
  */
-export function registerErrorHandler(app: FastifyInstance): void {
-  app.setErrorHandler((raw: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    const error = toCairnError(raw);
-    if (error.code === 'INTERNAL' || error.code === 'DATA_LOSS') {
-      request.log.error({ err: raw, requestId: request.id }, 'request failed');
-    } else {
-      request.log.debug({ code: error.code, message: error.message }, 'request rejected');
-    }
-    if (isMlflowPath(request.url)) {
-      const mlflow = MLFLOW_ERROR_BY_CODE[error.code];
-      return reply.status(mlflow.status).send({ error_code: mlflow.code, message: error.message });
-    }
-    return reply.status(nativeStatus(error)).send({
-      error: {
-        code: error.code,
-        message: error.message,
-        ...(error.field === undefined ? {} : { field: error.field }),
-        requestId: request.id,
-      },
-    });
+export function sendError(request: FastifyRequest, reply: FastifyReply, raw: unknown): FastifyReply {
+  const error = toCairnError(raw);
+  if (error.code === 'INTERNAL' || error.code === 'DATA_LOSS') {
+    request.log.error({ err: raw, requestId: request.id }, 'request failed');
+  } else {
+    request.log.debug({ code: error.code, message: error.message }, 'request rejected');
+  }
+  if (isMlflowPath(request.url)) {
+    const mlflow = MLFLOW_ERROR_BY_CODE[error.code];
+    return reply.status(mlflow.status).send({ error_code: mlflow.code, message: error.message });
+  }
+  return reply.status(nativeStatus(error)).send({
+    error: {
+      code: error.code,
+      message: error.message,
+      ...(error.field === undefined ? {} : { field: error.field }),
+      requestId: request.id,
+    },
   });
+}
+
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((raw: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
+    sendError(request, reply, raw),
+  );
 
   app.setNotFoundHandler((request, reply) => {
     const message = `No route for ${request.method} ${request.url.split('?')[0] ?? ''}`;

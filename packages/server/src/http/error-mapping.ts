@@ -62,6 +62,8 @@ export function toCairnError(error: unknown): CairnError {
       return new CairnError('PAYLOAD_TOO_LARGE', 'The request body is larger than the server accepts.');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new CairnError('INVALID_ARGUMENT', `Unsupported Content-Type: ${e.message ?? ''}`.trim());
+    case 'FST_ERR_BAD_URL':
+      return new CairnError('INVALID_ARGUMENT', 'The URL is malformed (a bad %-escape?).');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new CairnError('INVALID_ARGUMENT', 'Content-Length does not match the body.');
     default:

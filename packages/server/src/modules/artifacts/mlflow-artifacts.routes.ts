@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { CairnError, isCairnError } from '@cairn/contract';
 import { Readable } from 'node:stream';
 import type { ArtifactService } from './artifacts.service.js';
 import { baseName } from './artifact-path.js';
@@ -52,7 +53,10 @@ export const mlflowArtifactsRoutes: FastifyPluginAsync<MlflowArtifactsRoutesOpti
 
   const listing = async (q: unknown): Promise<Record<string, unknown>> => {
     const path = (q as Record<string, unknown> | undefined)?.['path'];
-    const entries = await artifacts.list({ root: typeof path === 'string' ? path : '', path: '' });
+    if (path !== undefined && typeof path !== 'string') {
+      throw new CairnError('INVALID_ARGUMENT', 'path must be given at most once', { field: 'path' });
+    }
+    const entries = await artifacts.list({ root: path ?? '', path: '' });
     return {
       files: entries.map((e) =>
         e.isDir ? { path: e.path, is_dir: true } : { path: e.path, is_dir: false, file_size: e.sizeBytes },
@@ -61,9 +65,25 @@ export const mlflowArtifactsRoutes: FastifyPluginAsync<MlflowArtifactsRoutesOpti
   };
   app.get('/artifacts', async (request) => listing(request.query));
 
+  // MLflow's proxy treats deleting what is not there as done.
   app.delete('/artifacts/*', async (request) => {
     const path = (request.params as { '*': string })['*'];
-    await artifacts.delete(path);
+    try {
+      await artifacts.delete(path);
+    } catch (error) {
+      if (!isCairnError(error) || error.code !== 'NOT_FOUND') throw error;
+    }
     return {};
   });
+
+  // Cairn streams any size through a plain PUT. MLflow clients that try
+  // multipart first fall back to PUT on exactly this answer.
+  for (const step of ['create', 'complete', 'abort']) {
+    app.post(`/mpu/${step}/*`, async (_request, reply) =>
+      reply.status(501).send({
+        error_code: 'NOT_IMPLEMENTED',
+        message: 'Multipart upload is not supported for the current artifact repository',
+      }),
+    );
+  }
 };

@@ -356,6 +356,22 @@ describeEachDatabase('MLflow API bad input', ({ database }) => {
     expect(unknown.body.error_code).toBe('ENDPOINT_NOT_FOUND');
   });
 
+  it('answers huge id and tag lists without a 500', async () => {
+    const ids = Array.from({ length: 33_000 }, (_, i) => String(i));
+    const search = await post('runs/search', { experiment_ids: ids, max_results: 1 });
+    expect(search.status).toBe(200);
+    const tags = Array.from({ length: 11_000 }, (_, i) => ({ key: `t${i}`, value: 'v' }));
+    const created = await post('runs/create', { experiment_id: '0', start_time: NOW, tags });
+    expect(created.status).toBe(200);
+    expect(created.body.run.data.tags.length).toBe(11_001);
+  });
+
+  it('answers a malformed URL in the MLflow error shape', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/api/2.0/mlflow-artifacts/artifacts/a%zzb' });
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body).error_code).toBe('INVALID_PARAMETER_VALUE');
+  });
+
   it('refuses artifact paths that climb out, are absolute or carry NUL', async () => {
     for (const path of [
       '..%2F..%2Fetc',

@@ -107,6 +107,17 @@ describeEachDatabase('MLflow tracking REST API', ({ database }) => {
       expect(res.body.error_code).toBe('RESOURCE_ALREADY_EXISTS');
     });
 
+    it('lists newest experiments first by default, as MLflow does', async () => {
+      const older = await newExperiment('order-older');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const newer = await newExperiment('order-newer');
+      const res = await post('experiments/search', { max_results: 2 });
+      expect(res.body.experiments.map((e: { experiment_id: string }) => e.experiment_id)).toEqual([
+        newer,
+        older,
+      ]);
+    });
+
     it('searches with filter, order_by and page tokens (GET and POST)', async () => {
       for (const name of ['pg-a', 'pg-b', 'pg-c']) await newExperiment(name);
       const first = await post('experiments/search', {
@@ -464,13 +475,66 @@ describeEachDatabase('MLflow tracking REST API', ({ database }) => {
       expect(got.body).toBe('');
     });
 
-    it('records logged models in mlflow.log-model.history', async () => {
+    it('records logged models in mlflow.log-model.history the way MLflow does', async () => {
       const runId = await newRun(experimentId);
-      const modelJson = JSON.stringify({ run_id: runId, artifact_path: 'model', flavors: { onnx: {} } });
-      expect((await post('runs/log-model', { run_id: runId, model_json: modelJson })).status).toBe(200);
+      const signature = {
+        inputs: JSON.stringify(
+          Array.from({ length: 300 }, (_, i) => ({ name: `feature_${i}`, type: 'double' })),
+        ),
+      };
+      const model = {
+        run_id: runId,
+        artifact_path: 'model',
+        utc_time_created: '2026-11-26 12:00:00.000000',
+        model_uuid: 'abc123',
+        flavors: {
+          onnx: { onnx_version: '1.17', config: { huge: 'x'.repeat(9000) } },
+          python_function: { loader_module: 'mlflow.onnx' },
+        },
+        signature,
+      };
+      expect(
+        (await post('runs/log-model', { run_id: runId, model_json: JSON.stringify(model) })).status,
+      ).toBe(200);
+      expect(
+        (await post('runs/log-model', { run_id: runId, model_json: JSON.stringify(model) })).status,
+      ).toBe(200);
       const run = (await get(`runs/get?run_id=${runId}`)).body.run;
       const history = run.data.tags.find((t: { key: string }) => t.key === 'mlflow.log-model.history');
-      expect(JSON.parse(history.value)).toEqual([JSON.parse(modelJson)]);
+      const kept = {
+        run_id: runId,
+        artifact_path: 'model',
+        utc_time_created: '2026-11-26 12:00:00.000000',
+        model_uuid: 'abc123',
+        flavors: { onnx: { onnx_version: '1.17' }, python_function: { loader_module: 'mlflow.onnx' } },
+      };
+      expect(JSON.parse(history.value)).toEqual([kept, kept]);
+
+      const incomplete = await post('runs/log-model', {
+        run_id: runId,
+        model_json: JSON.stringify({ run_id: runId, flavors: {} }),
+      });
+      expect(incomplete.status).toBe(400);
+      expect(incomplete.body.message).toContain('artifact_path');
+    });
+
+    it('answers multipart-upload probes so MLflow clients fall back to a plain PUT', async () => {
+      const res = await call(t.app, 'POST', `/api/2.0/mlflow-artifacts/mpu/create/0/x/artifacts/big.bin`, {
+        path: 'big.bin',
+        num_parts: 3,
+      });
+      expect(res.status).toBe(501);
+      expect(
+        res.body.message.startsWith('Multipart upload is not supported for the current artifact repository'),
+      ).toBe(true);
+    });
+
+    it('treats deleting a missing artifact as done, like MLflow', async () => {
+      const res = await t.app.inject({
+        method: 'DELETE',
+        url: '/api/2.0/mlflow-artifacts/artifacts/0/none/artifacts/x',
+      });
+      expect(res.statusCode).toBe(200);
     });
   });
 });

@@ -119,6 +119,15 @@ function nonEmpty(value: string, field: string): string {
   return value;
 }
 
+const LOGGED_MODEL_FIELDS = ['run_id', 'artifact_path', 'utc_time_created', 'model_uuid'] as const;
+const MANDATORY_MODEL_FIELDS = ['artifact_path', 'flavors', 'utc_time_created', 'run_id'] as const;
+
+/**
+ * The part of an MLflow `Model` that MLflow keeps in the history tag
+ * (`Model.get_tags_dict()`): identity, time, and flavors without their
+ * config. Signatures and metadata stay in the MLmodel file, so large
+ * signatures never overflow the tag.
+ */
 export function parseLoggedModel(raw: unknown): Record<string, unknown> {
   const text = checkString(raw, 'model_json', 1_048_576);
   let model: unknown;
@@ -130,7 +139,26 @@ export function parseLoggedModel(raw: unknown): Record<string, unknown> {
   if (typeof model !== 'object' || model === null || Array.isArray(model)) {
     throw invalid('model_json must be a JSON object describing the logged model', 'model_json');
   }
-  return model as Record<string, unknown>;
+  const record = model as Record<string, unknown>;
+  const missing = MANDATORY_MODEL_FIELDS.filter((field) => record[field] === undefined);
+  if (missing.length > 0) {
+    throw invalid(`Model json is missing mandatory fields: ${missing.join(', ')}`, 'model_json');
+  }
+  const flavors = record['flavors'];
+  if (typeof flavors !== 'object' || flavors === null || Array.isArray(flavors)) {
+    throw invalid('model_json.flavors must be an object keyed by flavor name', 'model_json');
+  }
+  const kept: Record<string, unknown> = {};
+  for (const field of LOGGED_MODEL_FIELDS) if (record[field] !== undefined) kept[field] = record[field];
+  kept['flavors'] = Object.fromEntries(
+    Object.entries(flavors as Record<string, unknown>).map(([name, config]) => [
+      name,
+      typeof config === 'object' && config !== null && !Array.isArray(config)
+        ? Object.fromEntries(Object.entries(config).filter(([key]) => key !== 'config'))
+        : config,
+    ]),
+  );
+  return kept;
 }
 
 /**

@@ -291,17 +291,19 @@ describeEachDatabase('search SQL', ({ dialect, database }) => {
 
   describe('experiments', () => {
     it.each<[string, string[], string[]]>([
-      ['', [], ['1', '2', '10']],
+      // Without order_by: newest first (MLflow's default), then by id.
+      ['', [], ['10', '2', '1']],
       ["name LIKE 'a%'", [], ['1']],
       ["name ILIKE 'g%'", [], ['10']],
       ["name LIKE 'g%'", [], []],
-      ['creation_time > 150', [], ['2', '10']],
-      ['last_update_time <= 800 and creation_time >= 200', [], ['2', '10']],
-      ["experiment_id IN ('1', '10')", [], ['1', '10']],
-      ["tags.team = 'nlp' or tags.team = 'vision'", [], ['1', '10']],
+      ['creation_time > 150', [], ['10', '2']],
+      ['last_update_time <= 800 and creation_time >= 200', [], ['10', '2']],
+      ["experiment_id IN ('1', '10')", [], ['10', '1']],
+      ["tags.team = 'nlp' or tags.team = 'vision'", [], ['10', '1']],
       ['tags.team IS NULL', [], ['2']],
       ["tags.team != 'nlp'", [], ['1']],
       ['', ['experiment_id DESC'], ['10', '2', '1']],
+      ['', ['experiment_id ASC'], ['1', '2', '10']],
       ['', ['creation_time DESC'], ['10', '2', '1']],
       ['', ['last_update_time'], ['10', '2', '1']],
       ['', ['tags.team'], ['10', '1', '2']],

@@ -312,6 +312,8 @@ export function experimentOrderBySql(clauses: readonly OrderClause[]): RawBuilde
       throw new Error(`experiments cannot be ordered by ${clause.entity} ${clause.key}`);
     items.push(sql`${spec.column} ${dir}`);
   }
+  // MLflow's default: newest first, then by id.
+  if (clauses.length === 0) items.push(sql`e.creation_ms desc`);
   if (!hasId) items.push(sql`length(e.experiment_id) asc`, sql`e.experiment_id asc`);
   return items;
 }

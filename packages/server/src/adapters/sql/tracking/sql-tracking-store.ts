@@ -30,6 +30,7 @@ import { experimentFilterSql, experimentOrderBySql, runSearchSql } from './searc
 const IDS_PER_QUERY = 900;
 const METRIC_ROWS_PER_INSERT = 1000;
 const CHUNK_ROWS_PER_INSERT = 500;
+const KEY_VALUE_ROWS_PER_INSERT = 1000;
 
 /** Column order of `metrics`/`latest_metrics` inserts, as Kysely binds them. */
 const flattenChunkRow = (r: MetricChunksTable): readonly unknown[] => [
@@ -89,8 +90,8 @@ export class SqlTrackingStore implements TrackingStore {
         last_update_ms: experiment.lastUpdateTime,
       })
       .execute();
-    const tags = Object.entries(experiment.tags);
-    if (tags.length > 0) {
+    // Chunked: SQLite caps one statement at 32,766 parameters.
+    for (const tags of chunk(Object.entries(experiment.tags), KEY_VALUE_ROWS_PER_INSERT)) {
       await this.db
         .insertInto('experiment_tags')
         .values(tags.map(([key, value]) => ({ experiment_id: experiment.experimentId, key, value })))
@@ -215,10 +216,10 @@ export class SqlTrackingStore implements TrackingStore {
         deleted_ms: info.deletedTime,
       })
       .execute();
-    if (tags.length > 0) {
+    for (const part of chunk(tags, KEY_VALUE_ROWS_PER_INSERT)) {
       await this.db
         .insertInto('tags')
-        .values(tags.map((t) => ({ run_uuid: info.runId, key: t.key, value: t.value })))
+        .values(part.map((t) => ({ run_uuid: info.runId, key: t.key, value: t.value })))
         .execute();
     }
   }
@@ -529,11 +530,11 @@ export class SqlTrackingStore implements TrackingStore {
           destination_id: runId,
         })
         .execute();
-      if (input.tags.length > 0) {
-        const tags = new Map(input.tags.map((t) => [t.key, t.value]));
+      const tags = [...new Map(input.tags.map((t) => [t.key, t.value]))];
+      for (const part of chunk(tags, KEY_VALUE_ROWS_PER_INSERT)) {
         await this.db
           .insertInto('input_tags')
-          .values([...tags].map(([key, value]) => ({ input_uuid: inputId, key, value })))
+          .values(part.map(([key, value]) => ({ input_uuid: inputId, key, value })))
           .execute();
       }
     }
