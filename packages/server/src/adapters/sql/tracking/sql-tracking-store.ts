@@ -12,45 +12,15 @@ import type {
   RunRecord,
   TrackingStore,
 } from '../../../modules/tracking/index.js';
-import { newId } from '../../../kernel/ids.js';
 import type { SqlHelpers } from '../database.js';
-import type { Database, MetricChunksTable, MetricsTable, RunsTable } from '../schema.js';
-import { decodeChunks, encodeChunks, seriesToPoints } from './metric-chunks.js';
-import {
-  chunk,
-  fromMetricRow,
-  isLaterPoint,
-  toExperiment,
-  toMetricPoint,
-  toMetricRow,
-  toRunInfo,
-} from './row-mappers.js';
+import type { Database, RunsTable } from '../schema.js';
+import { loadDatasetInputs, writeDatasetInputs } from './sql-dataset-inputs.js';
+import { readMetricHistory, writeMetricSeries } from './sql-metric-series.js';
+import { chunk, toExperiment, toMetricPoint, toRunInfo } from './row-mappers.js';
 import { experimentFilterSql, experimentOrderBySql, runSearchSql } from './search-sql.js';
 
 const IDS_PER_QUERY = 900;
-const METRIC_ROWS_PER_INSERT = 1000;
-const CHUNK_ROWS_PER_INSERT = 500;
 const KEY_VALUE_ROWS_PER_INSERT = 1000;
-
-/** Column order of `metrics`/`latest_metrics` inserts, as Kysely binds them. */
-const flattenChunkRow = (r: MetricChunksTable): readonly unknown[] => [
-  r.run_uuid,
-  r.key,
-  r.chunk_id,
-  r.point_count,
-  r.min_step,
-  r.max_step,
-  r.data,
-];
-
-const flattenMetricRow = (r: MetricsTable): readonly unknown[] => [
-  r.run_uuid,
-  r.key,
-  r.step,
-  r.timestamp_ms,
-  r.value,
-  r.is_nan,
-];
 
 /** One implementation for SQLite and PostgreSQL; only portable SQL here. */
 export class SqlTrackingStore implements TrackingStore {
@@ -294,60 +264,8 @@ export class SqlTrackingStore implements TrackingStore {
     return result;
   }
 
-  async loadRunInputs(runIds: string[]): Promise<Map<string, DatasetInputRecord[]>> {
-    const result = new Map<string, DatasetInputRecord[]>();
-    for (const ids of chunk(runIds, IDS_PER_QUERY)) {
-      const rows = await this.db
-        .selectFrom('inputs as i')
-        .innerJoin('datasets as d', 'd.dataset_uuid', 'i.source_id')
-        .select([
-          'i.input_uuid',
-          'i.destination_id',
-          'd.name',
-          'd.digest',
-          'd.source_type',
-          'd.source',
-          'd.schema',
-          'd.profile',
-        ])
-        .where('i.destination_type', '=', 'RUN')
-        .where('i.source_type', '=', 'DATASET')
-        .where(this.helpers.anyOf('i.destination_id', ids))
-        .orderBy('i.input_uuid')
-        .execute();
-      if (rows.length === 0) continue;
-      const tagRows = await this.db
-        .selectFrom('input_tags')
-        .selectAll()
-        .where(
-          'input_uuid',
-          'in',
-          rows.map((r) => r.input_uuid),
-        )
-        .execute();
-      const tagsByInput = new Map<string, Array<{ key: string; value: string }>>();
-      for (const t of tagRows) {
-        const list = tagsByInput.get(t.input_uuid) ?? [];
-        list.push({ key: t.key, value: t.value });
-        tagsByInput.set(t.input_uuid, list);
-      }
-      for (const row of rows) {
-        const list = result.get(row.destination_id) ?? [];
-        list.push({
-          dataset: {
-            name: row.name,
-            digest: row.digest,
-            sourceType: row.source_type,
-            source: row.source,
-            ...(row.schema === null ? {} : { schema: row.schema }),
-            ...(row.profile === null ? {} : { profile: row.profile }),
-          },
-          tags: tagsByInput.get(row.input_uuid) ?? [],
-        });
-        result.set(row.destination_id, list);
-      }
-    }
-    return result;
+  loadRunInputs(runIds: string[]): Promise<Map<string, DatasetInputRecord[]>> {
+    return loadDatasetInputs(this.db, this.helpers, runIds);
   }
 
   async getParams(runId: string, keys: string[]): Promise<Map<string, string>> {
@@ -381,67 +299,8 @@ export class SqlTrackingStore implements TrackingStore {
     if (batch.metrics.length > 0) await this.writeMetrics([{ runId, metrics: batch.metrics }]);
   }
 
-  async writeMetrics(writes: ReadonlyArray<{ runId: string; metrics: MetricPoint[] }>): Promise<void> {
-    const rows = writes.flatMap(({ runId, metrics }) =>
-      encodeChunks(metrics).map((c) => ({
-        run_uuid: runId,
-        key: c.key,
-        chunk_id: newId(),
-        point_count: c.count,
-        min_step: c.minStep,
-        max_step: c.maxStep,
-        data: c.data,
-      })),
-    );
-    for (const part of chunk(rows, CHUNK_ROWS_PER_INSERT)) {
-      await this.helpers.shapes.execute(
-        this.db,
-        { name: 'metric_chunks', rows: part, flatten: flattenChunkRow },
-        () => this.db.insertInto('metric_chunks').values(part),
-      );
-    }
-    // One upsert row per (run, key): PostgreSQL refuses to update a row twice in one statement.
-    const latest = new Map<string, MetricsTable>();
-    for (const { runId, metrics } of writes) {
-      const perKey = new Map<string, MetricPoint>();
-      for (const point of metrics) {
-        const seen = perKey.get(point.key);
-        if (seen === undefined || isLaterPoint(point, seen)) perKey.set(point.key, point);
-      }
-      for (const point of perKey.values()) {
-        const id = `${runId}\u0000${point.key}`;
-        const seen = latest.get(id);
-        if (seen === undefined || isLaterPoint(point, fromMetricRow(seen)))
-          latest.set(id, toMetricRow(runId, point));
-      }
-    }
-    for (const rows of chunk([...latest.values()], METRIC_ROWS_PER_INSERT)) {
-      await this.helpers.shapes.execute(
-        this.db,
-        { name: 'latest_metrics', rows, flatten: flattenMetricRow },
-        () =>
-          this.db
-            .insertInto('latest_metrics')
-            .values(rows)
-            .onConflict((oc) =>
-              oc
-                .columns(['run_uuid', 'key'])
-                .doUpdateSet({
-                  step: (eb) => eb.ref('excluded.step'),
-                  timestamp_ms: (eb) => eb.ref('excluded.timestamp_ms'),
-                  value: (eb) => eb.ref('excluded.value'),
-                  is_nan: (eb) => eb.ref('excluded.is_nan'),
-                })
-                .where(
-                  sql<boolean>`excluded.step > latest_metrics.step
-                or (excluded.step = latest_metrics.step and excluded.timestamp_ms > latest_metrics.timestamp_ms)
-                or (excluded.step = latest_metrics.step and excluded.timestamp_ms = latest_metrics.timestamp_ms
-                    and ((excluded.is_nan = 0 and latest_metrics.is_nan = 1)
-                      or (excluded.is_nan = 0 and excluded.value > latest_metrics.value)))`,
-                ),
-            ),
-      );
-    }
+  writeMetrics(writes: ReadonlyArray<{ runId: string; metrics: MetricPoint[] }>): Promise<void> {
+    return writeMetricSeries(this.db, this.helpers, writes);
   }
 
   async deleteTag(runId: string, key: string): Promise<boolean> {
@@ -453,20 +312,12 @@ export class SqlTrackingStore implements TrackingStore {
     return Number(result.numDeletedRows) > 0;
   }
 
-  async getMetricHistory(
+  getMetricHistory(
     runId: string,
     key: string,
     page: { offset: number; limit: number | undefined },
   ): Promise<MetricPoint[]> {
-    const rows = await this.db
-      .selectFrom('metric_chunks')
-      .select('data')
-      .where('run_uuid', '=', runId)
-      .where('key', '=', key)
-      .orderBy('min_step')
-      .orderBy('max_step')
-      .execute();
-    return seriesToPoints(key, decodeChunks(rows.map((r) => r.data)), page);
+    return readMetricHistory(this.db, { runId, key }, page);
   }
 
   async getMetricHistories(
@@ -484,59 +335,7 @@ export class SqlTrackingStore implements TrackingStore {
     return result;
   }
 
-  async logInputs(experimentId: string, runId: string, inputs: DatasetInputRecord[]): Promise<void> {
-    for (const input of inputs) {
-      const d = input.dataset;
-      const existing = await this.db
-        .selectFrom('datasets')
-        .select('dataset_uuid')
-        .where('experiment_id', '=', experimentId)
-        .where('name', '=', d.name)
-        .where('digest', '=', d.digest)
-        .executeTakeFirst();
-      const datasetId = existing?.dataset_uuid ?? newId();
-      if (existing === undefined) {
-        await this.db
-          .insertInto('datasets')
-          .values({
-            dataset_uuid: datasetId,
-            experiment_id: experimentId,
-            name: d.name,
-            digest: d.digest,
-            source_type: d.sourceType,
-            source: d.source,
-            schema: d.schema ?? null,
-            profile: d.profile ?? null,
-          })
-          .execute();
-      }
-      const edge = await this.db
-        .selectFrom('inputs')
-        .select('input_uuid')
-        .where('source_type', '=', 'DATASET')
-        .where('source_id', '=', datasetId)
-        .where('destination_type', '=', 'RUN')
-        .where('destination_id', '=', runId)
-        .executeTakeFirst();
-      if (edge !== undefined) continue;
-      const inputId = newId();
-      await this.db
-        .insertInto('inputs')
-        .values({
-          input_uuid: inputId,
-          source_type: 'DATASET',
-          source_id: datasetId,
-          destination_type: 'RUN',
-          destination_id: runId,
-        })
-        .execute();
-      const tags = [...new Map(input.tags.map((t) => [t.key, t.value]))];
-      for (const part of chunk(tags, KEY_VALUE_ROWS_PER_INSERT)) {
-        await this.db
-          .insertInto('input_tags')
-          .values(part.map(([key, value]) => ({ input_uuid: inputId, key, value })))
-          .execute();
-      }
-    }
+  logInputs(experimentId: string, runId: string, inputs: DatasetInputRecord[]): Promise<void> {
+    return writeDatasetInputs(this.db, { experimentId, runId }, inputs);
   }
 }
