@@ -70,8 +70,9 @@ blobStoreContract(
     };
   },
   // Four 8 MiB parts: quick against s3rver, yet big enough that buffering the blob would stand out above
-  // allocator noise (s3rver runs in this process, so its memory counts too).
-  { largeBlobBytes: 32 * MiB, maxRssGrowthBytes: 16 * MiB },
+  // allocator noise (s3rver runs in this process, so its memory counts too). The bound leaves room for
+  // one part in flight plus s3rver's own buffers on a loaded machine; holding the whole blob exceeds it.
+  { largeBlobBytes: 32 * MiB, maxRssGrowthBytes: 24 * MiB },
 );
 
 describe('S3BlobStore in a bucket', () => {
