@@ -10,7 +10,7 @@ import { registerOpenApi } from './http/openapi.js';
 import { systemClock, type Clock } from './kernel/clock.js';
 import { ArtifactService, type BlobStore } from './modules/artifacts/index.js';
 import { mlflowArtifactsRoutes } from './modules/artifacts/mlflow-artifacts.routes.js';
-import { TrackingService } from './modules/tracking/index.js';
+import { ExperimentService, TrackingService } from './modules/tracking/index.js';
 import { mlflowTrackingRoutes } from './modules/tracking/mlflow-tracking.routes.js';
 import { trackingRoutes } from './modules/tracking/tracking.routes.js';
 
@@ -23,6 +23,7 @@ export interface AppOverrides {
 }
 
 export interface Services {
+  experiments: ExperimentService;
   tracking: TrackingService;
   artifacts: ArtifactService;
 }
@@ -54,9 +55,10 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
 
   const stores = createSqlStores(database.db, database.helpers);
   const transactor = createSqlTransactor(database);
-  const tracking = new TrackingService({ store: stores.tracking, transactor, clock });
+  const experiments = new ExperimentService({ store: stores.tracking, transactor, clock });
+  const tracking = new TrackingService({ experiments, store: stores.tracking, transactor, clock });
   const artifacts = new ArtifactService({ blobs, index: stores.artifacts, transactor, clock });
-  await tracking.ensureDefaults();
+  await experiments.ensureDefaults();
 
   const app = Fastify({
     logger: overrides.logger ?? (config.logLevel === 'silent' ? false : { level: config.logLevel }),
@@ -75,7 +77,7 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
       sendError(request, reply, error);
     },
   });
-  const services: Services = { tracking, artifacts };
+  const services: Services = { experiments, tracking, artifacts };
   app.decorate('cairn', { config, services, database, blobs });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -88,12 +90,12 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
   await registerOpenApi(app);
   registerHealthRoutes(app);
   for (const prefix of ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow']) {
-    await app.register(mlflowTrackingRoutes, { prefix, tracking, artifacts });
+    await app.register(mlflowTrackingRoutes, { prefix, experiments, tracking, artifacts });
   }
   for (const prefix of ['/api/2.0/mlflow-artifacts', '/ajax-api/2.0/mlflow-artifacts']) {
     await app.register(mlflowArtifactsRoutes, { prefix, artifacts });
   }
-  await app.register(trackingRoutes, { prefix: '/api/v1', tracking, artifacts });
+  await app.register(trackingRoutes, { prefix: '/api/v1', experiments, tracking, artifacts });
   await app.ready();
   return app;
 }

@@ -20,16 +20,18 @@ import {
   NoContent,
   pageOf,
 } from './native-route-schemas.js';
+import type { ExperimentService } from './experiments.service.js';
 import type { TrackingService } from './tracking.service.js';
 
 export interface NativeRoutesOptions {
+  experiments: ExperimentService;
   tracking: TrackingService;
   artifacts: ArtifactService;
 }
 
 /** /api/v1/experiments — create, read, search, rename, delete, restore, tags. */
 export const experimentRoutes: FastifyPluginAsync<NativeRoutesOptions> = async (instance, options) => {
-  const { tracking } = options;
+  const { experiments } = options;
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
 
   // ── experiments ──
@@ -46,7 +48,7 @@ export const experimentRoutes: FastifyPluginAsync<NativeRoutesOptions> = async (
     },
     async (request, reply) => {
       const { name, artifactLocation, tags } = request.body;
-      const experiment = await tracking.createExperiment({
+      const experiment = await experiments.createExperiment({
         name,
         artifactLocation,
         tags: keyValueList(tags),
@@ -67,7 +69,7 @@ export const experimentRoutes: FastifyPluginAsync<NativeRoutesOptions> = async (
       },
     },
     async (request) => {
-      const page = await tracking.searchExperiments(request.query);
+      const page = await experiments.searchExperiments(request.query);
       return pageOf('experiments', page.items.map(nativeExperiment), page.nextPageToken);
     },
   );
@@ -83,7 +85,7 @@ export const experimentRoutes: FastifyPluginAsync<NativeRoutesOptions> = async (
         response: { 200: Experiment, ...errors },
       },
     },
-    async (request) => nativeExperiment(await tracking.getExperimentByName(request.params.name)),
+    async (request) => nativeExperiment(await experiments.getExperimentByName(request.params.name)),
   );
 
   app.get(
@@ -97,7 +99,7 @@ export const experimentRoutes: FastifyPluginAsync<NativeRoutesOptions> = async (
         response: { 200: Experiment, ...errors },
       },
     },
-    async (request) => nativeExperiment(await tracking.getExperiment(request.params.experimentId)),
+    async (request) => nativeExperiment(await experiments.getExperiment(request.params.experimentId)),
   );
 
   app.patch(
@@ -113,7 +115,7 @@ export const experimentRoutes: FastifyPluginAsync<NativeRoutesOptions> = async (
       },
     },
     async (request) =>
-      nativeExperiment(await tracking.renameExperiment(request.params.experimentId, request.body.name)),
+      nativeExperiment(await experiments.renameExperiment(request.params.experimentId, request.body.name)),
   );
 
   app.delete(
@@ -128,7 +130,7 @@ export const experimentRoutes: FastifyPluginAsync<NativeRoutesOptions> = async (
       },
     },
     async (request, reply) => {
-      await tracking.deleteExperiment(request.params.experimentId);
+      await experiments.deleteExperiment(request.params.experimentId);
       return reply.status(204).send(null);
     },
   );
@@ -145,7 +147,7 @@ export const experimentRoutes: FastifyPluginAsync<NativeRoutesOptions> = async (
       },
     },
     async (request, reply) => {
-      await tracking.restoreExperiment(request.params.experimentId);
+      await experiments.restoreExperiment(request.params.experimentId);
       return reply.status(204).send(null);
     },
   );
@@ -164,7 +166,7 @@ export const experimentRoutes: FastifyPluginAsync<NativeRoutesOptions> = async (
     },
     async (request, reply) => {
       const { experimentId, key } = request.params;
-      await tracking.setExperimentTag(experimentId, key, request.body.value);
+      await experiments.setExperimentTag(experimentId, key, request.body.value);
       return reply.status(204).send(null);
     },
   );
@@ -181,7 +183,7 @@ export const experimentRoutes: FastifyPluginAsync<NativeRoutesOptions> = async (
       },
     },
     async (request, reply) => {
-      await tracking.deleteExperimentTag(request.params.experimentId, request.params.key);
+      await experiments.deleteExperimentTag(request.params.experimentId, request.params.key);
       return reply.status(204).send(null);
     },
   );

@@ -1,4 +1,6 @@
 export { TrackingService } from './tracking.service.js';
+export { ExperimentService } from './experiments.service.js';
+export type { ExperimentServiceDeps } from './experiments.service.js';
 export type { TrackingServiceDeps, SearchOptions, RawBatch } from './tracking.service.js';
 export type {
   TrackingStore,

@@ -3,9 +3,11 @@ import { CairnError } from '@cairn/contract';
 import type { ArtifactService } from '../artifacts/index.js';
 import { metricHistoryBody } from './history-json.js';
 import { mlflowExperiment, mlflowRun, mlflowRunInfo } from './mlflow-json.js';
+import type { ExperimentService } from './experiments.service.js';
 import type { TrackingService } from './tracking.service.js';
 
 export interface MlflowTrackingRoutesOptions {
+  experiments: ExperimentService;
   tracking: TrackingService;
   artifacts: ArtifactService;
 }
@@ -38,12 +40,12 @@ const listOf = (value: unknown): unknown => (value === undefined || Array.isArra
  * turned into MLflow's shape by the error handler.
  */
 export const mlflowTrackingRoutes: FastifyPluginAsync<MlflowTrackingRoutesOptions> = async (app, options) => {
-  const { tracking, artifacts } = options;
+  const { experiments, tracking, artifacts } = options;
 
   // experiments
   app.post('/experiments/create', async (request) => {
     const b = body(request);
-    const experiment = await tracking.createExperiment({
+    const experiment = await experiments.createExperiment({
       name: b['name'],
       artifactLocation: b['artifact_location'],
       tags: b['tags'],
@@ -51,13 +53,13 @@ export const mlflowTrackingRoutes: FastifyPluginAsync<MlflowTrackingRoutesOption
     return { experiment_id: experiment.experimentId };
   });
   app.get('/experiments/get', async (request) => ({
-    experiment: mlflowExperiment(await tracking.getExperiment(query(request)['experiment_id'])),
+    experiment: mlflowExperiment(await experiments.getExperiment(query(request)['experiment_id'])),
   }));
   app.get('/experiments/get-by-name', async (request) => ({
-    experiment: mlflowExperiment(await tracking.getExperimentByName(query(request)['experiment_name'])),
+    experiment: mlflowExperiment(await experiments.getExperimentByName(query(request)['experiment_name'])),
   }));
   const searchExperiments = async (fields: Fields): Promise<Fields> => {
-    const page = await tracking.searchExperiments({
+    const page = await experiments.searchExperiments({
       filter: fields['filter'],
       orderBy: listOf(fields['order_by']),
       maxResults: fields['max_results'],
@@ -73,25 +75,25 @@ export const mlflowTrackingRoutes: FastifyPluginAsync<MlflowTrackingRoutesOption
   app.get('/experiments/search', async (request) => searchExperiments(query(request)));
   app.post('/experiments/update', async (request) => {
     const b = body(request);
-    await tracking.renameExperiment(b['experiment_id'], b['new_name']);
+    await experiments.renameExperiment(b['experiment_id'], b['new_name']);
     return {};
   });
   app.post('/experiments/delete', async (request) => {
-    await tracking.deleteExperiment(body(request)['experiment_id']);
+    await experiments.deleteExperiment(body(request)['experiment_id']);
     return {};
   });
   app.post('/experiments/restore', async (request) => {
-    await tracking.restoreExperiment(body(request)['experiment_id']);
+    await experiments.restoreExperiment(body(request)['experiment_id']);
     return {};
   });
   app.post('/experiments/set-experiment-tag', async (request) => {
     const b = body(request);
-    await tracking.setExperimentTag(b['experiment_id'], b['key'], b['value']);
+    await experiments.setExperimentTag(b['experiment_id'], b['key'], b['value']);
     return {};
   });
   app.post('/experiments/delete-experiment-tag', async (request) => {
     const b = body(request);
-    await tracking.deleteExperimentTag(b['experiment_id'], b['key']);
+    await experiments.deleteExperimentTag(b['experiment_id'], b['key']);
     return {};
   });
 

@@ -11,9 +11,11 @@ import {
 import { nativeArtifactEntry } from './native-json.js';
 
 import { ARTIFACTS, ArtifactParams, Binary, errors, RunParams } from './native-route-schemas.js';
+import type { ExperimentService } from './experiments.service.js';
 import type { TrackingService } from './tracking.service.js';
 
 export interface NativeRoutesOptions {
+  experiments: ExperimentService;
   tracking: TrackingService;
   artifacts: ArtifactService;
 }

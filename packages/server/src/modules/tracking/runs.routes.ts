@@ -19,9 +19,11 @@ import { type ArtifactService } from '../artifacts/index.js';
 import { keyValueList, nativeRun, nativeRunInfo } from './native-json.js';
 import { metricHistoryBody } from './history-json.js';
 import { errors, NoContent, pageOf, RUNS, RunKeyParams, RunParams } from './native-route-schemas.js';
+import type { ExperimentService } from './experiments.service.js';
 import type { TrackingService } from './tracking.service.js';
 
 export interface NativeRoutesOptions {
+  experiments: ExperimentService;
   tracking: TrackingService;
   artifacts: ArtifactService;
 }

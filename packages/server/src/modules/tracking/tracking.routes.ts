@@ -4,9 +4,11 @@ import type { ArtifactService } from '../artifacts/index.js';
 import { experimentRoutes } from './experiments.routes.js';
 import { runArtifactRoutes } from './run-artifacts.routes.js';
 import { runRoutes } from './runs.routes.js';
+import type { ExperimentService } from './experiments.service.js';
 import type { TrackingService } from './tracking.service.js';
 
 export interface TrackingRoutesOptions {
+  experiments: ExperimentService;
   tracking: TrackingService;
   artifacts: ArtifactService;
 }
@@ -19,7 +21,11 @@ export interface TrackingRoutesOptions {
 export const trackingRoutes: FastifyPluginAsync<TrackingRoutesOptions> = async (app, options) => {
   app.setValidatorCompiler(typeboxValidatorCompiler);
   // Only the services go down: the prefix in `options` is this plugin's own.
-  const services = { tracking: options.tracking, artifacts: options.artifacts };
+  const services = {
+    experiments: options.experiments,
+    tracking: options.tracking,
+    artifacts: options.artifacts,
+  };
   await app.register(experimentRoutes, services);
   await app.register(runRoutes, services);
   await app.register(runArtifactRoutes, services);
