@@ -30,7 +30,7 @@ export function parseExperimentOrderBy(clauses: readonly string[]): OrderClause[
   return parseOrderBy(clauses, EXPERIMENT_SEARCH);
 }
 
-function parseOrderBy(clauses: readonly string[], subject: SearchSubject): OrderClause[] {
+export function parseOrderBy(clauses: readonly string[], subject: SearchSubject): OrderClause[] {
   if (clauses.length > MAX_ORDER_BY_CLAUSES) {
     throw new CairnError(
       'INVALID_ARGUMENT',

@@ -54,7 +54,12 @@ export interface AttributeSpec {
 
 /** What one searchable subject (runs, experiments) lets a filter or an order_by name. */
 export interface SearchSubject {
-  readonly name: 'runs' | 'experiments';
+  /** Plural, for messages ("runs cannot be ordered by …"). */
+  readonly name: string;
+  /** Singular, for messages ("unknown run attribute …"). */
+  readonly noun: string;
+  /** An example identifier list for "expected …" messages. */
+  readonly hint: string;
   /** Entity prefix in lower case, without the dot. */
   readonly prefixes: ReadonlyMap<string, FilterEntity>;
   /** Attribute names as a user may write them (case-sensitive). */
@@ -67,6 +72,8 @@ const num = (name: string, alias = name): [string, AttributeSpec] => [alias, { n
 
 export const RUN_SEARCH: SearchSubject = {
   name: 'runs',
+  noun: 'run',
+  hint: 'an identifier such as metrics.acc, params.lr, tags."mlflow.user", datasets.name or status',
   prefixes: new Map<string, FilterEntity>([
     ['metrics', 'metric'],
     ['metric', 'metric'],
@@ -100,6 +107,8 @@ export const RUN_SEARCH: SearchSubject = {
 
 export const EXPERIMENT_SEARCH: SearchSubject = {
   name: 'experiments',
+  noun: 'experiment',
+  hint: 'an identifier such as name, creation_time or tags."owner"',
   prefixes: new Map<string, FilterEntity>([
     ['attributes', 'attribute'],
     ['attribute', 'attribute'],
@@ -259,10 +268,7 @@ export function readIdentifier(cursor: SearchCursor, subject: SearchSubject): Pa
     attribute = subject.attributes.get(key);
     if (attribute === undefined) {
       const valid = [...subject.attributes.keys()].join(', ');
-      cursor.fail(
-        `unknown ${subject.name === 'runs' ? 'run' : 'experiment'} attribute '${key}': expected one of ${valid}`,
-        keyStart,
-      );
+      cursor.fail(`unknown ${subject.noun} attribute '${key}': expected one of ${valid}`, keyStart);
     }
     key = attribute.name;
   } else if (entity === 'dataset' && !subject.datasetKeys.includes(key)) {
@@ -275,9 +281,7 @@ export function readIdentifier(cursor: SearchCursor, subject: SearchSubject): Pa
 }
 
 function identifierHint(subject: SearchSubject): string {
-  return subject.name === 'runs'
-    ? 'an identifier such as metrics.acc, params.lr, tags."mlflow.user", datasets.name or status'
-    : 'an identifier such as name, creation_time or tags."owner"';
+  return subject.hint;
 }
 
 function isWordChar(c: string | undefined): boolean {

@@ -1,7 +1,9 @@
 import type { Migration } from 'kysely';
+import * as registryLineage from './2026_11_27_0900_registry_lineage.js';
 import * as tracking from './2026_11_26_1800_tracking.js';
 
 /** The one forward-only chain for both dialects, in order. Append; never edit or reorder. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026_11_26_1800_tracking': tracking,
+  '2026_11_27_0900_registry_lineage': registryLineage,
 };

@@ -5,7 +5,9 @@ import type { Comparator, FilterExpr, FilterValue } from '../../../modules/track
 /**
  * Search filters and order_by clauses as SQL fragments for the run search
  * (`selectFrom('runs as r')`) and the experiment search
- * (`selectFrom('experiments as e')`). One text for SQLite and PostgreSQL:
+ * (`selectFrom('experiments as e')`); the registry searches
+ * (`registry/registry-search-sql.ts`) reuse `compile` and the leaf renderers
+ * exported here. One text for SQLite and PostgreSQL:
  * only correlated `exists`/scalar subqueries, `like … escape`, `lower()`,
  * `cast(… as double precision)` and `coalesce`. Every user value is a bound
  * parameter; only fixed identifiers are written into the SQL text.
@@ -30,13 +32,14 @@ import type { Comparator, FilterExpr, FilterValue } from '../../../modules/track
 
 type Condition = RawBuilder<SqlBool>;
 
-interface ColumnSpec {
+/** An attribute a filter may name, as the SQL expression it compares. */
+export interface ColumnSpec {
   readonly column: RawBuilder<unknown>;
   readonly numeric: boolean;
   readonly nullable: boolean;
 }
 
-const column = (name: string, numeric = false, nullable = false): ColumnSpec => ({
+export const column = (name: string, numeric = false, nullable = false): ColumnSpec => ({
   column: sql.raw(name),
   numeric,
   nullable,
@@ -70,9 +73,10 @@ export function experimentFilterSql(expr: FilterExpr): RawBuilder<SqlBool> {
   return compile(expr, experimentComparison);
 }
 
-type Comparison = Extract<FilterExpr, { kind: 'compare' }>;
+export type Comparison = Extract<FilterExpr, { kind: 'compare' }>;
 
-function compile(expr: FilterExpr, leaf: (c: Comparison) => Condition): Condition {
+/** AND/OR of the leaves, each rendered by `leaf`; shared by every search (runs, experiments, registry). */
+export function compile(expr: FilterExpr, leaf: (c: Comparison) => Condition): Condition {
   switch (expr.kind) {
     case 'compare':
       return leaf(expr);
@@ -131,8 +135,8 @@ function experimentComparison(c: Comparison): Condition {
   throw unsupported(c);
 }
 
-/** A table of (owner, key, value) rows: params, tags, experiment_tags. */
-interface KeyValueTable {
+/** A table of (owner, key, value) rows: params, tags, experiment_tags, registry tags. */
+export interface KeyValueTable {
   /** `select 1 from <table> kv_f where kv_f.<owner> = <outer owner>`, without the key test. */
   readonly rows: RawBuilder<unknown>;
 }
@@ -143,14 +147,14 @@ const EXPERIMENT_TAGS: KeyValueTable = {
   rows: sql`select 1 from experiment_tags kv_f where kv_f.experiment_id = e.experiment_id`,
 };
 
-function keyValueComparison(table: KeyValueTable, c: Comparison): Condition {
+export function keyValueComparison(table: KeyValueTable, c: Comparison): Condition {
   const rows = sql`${table.rows} and kv_f.key = ${c.key}`;
   if (c.op === 'IS NULL') return sql<SqlBool>`not exists (${rows})`;
   if (c.op === 'IS NOT NULL') return sql<SqlBool>`exists (${rows})`;
   return sql<SqlBool>`exists (${rows} and ${valueTest(sql`kv_f.value`, c)})`;
 }
 
-function attributeComparison(columns: Readonly<Record<string, ColumnSpec>>, c: Comparison): Condition {
+export function attributeComparison(columns: Readonly<Record<string, ColumnSpec>>, c: Comparison): Condition {
   const spec = Object.hasOwn(columns, c.key) ? columns[c.key] : undefined;
   if (spec === undefined) throw unsupported(c);
   if (c.op === 'IS NULL') return sql<SqlBool>`${spec.column} is null`;
@@ -162,7 +166,7 @@ function attributeComparison(columns: Readonly<Record<string, ColumnSpec>>, c: C
 }
 
 /** A string comparison of `target` (never IS [NOT] NULL, handled by the caller). */
-function valueTest(target: RawBuilder<unknown>, c: Comparison): Condition {
+export function valueTest(target: RawBuilder<unknown>, c: Comparison): Condition {
   const { op, value } = c;
   switch (op) {
     case '=':
