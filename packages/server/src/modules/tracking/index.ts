@@ -9,7 +9,9 @@ export type {
   RunQuery,
   RunPatch,
   BatchWrite,
+  StoredDataset,
 } from './tracking.store.js';
+export { TrackingNodeDescriber, TRACKING_NODE_KINDS } from './lineage-describer.js';
 export type {
   ExperimentRecord,
   RunInfoRecord,
@@ -23,5 +25,7 @@ export type {
 export { DEFAULT_EXPERIMENT_ID, DEFAULT_PROJECT_ID, runArtifactUri } from './entities.js';
 export type { FilterExpr, FilterEntity, Comparator } from './search-filter.js';
 export type { OrderClause } from './order-by.js';
-export { parseRunFilter, parseExperimentFilter } from './search-filter.js';
-export { parseRunOrderBy, parseExperimentOrderBy } from './order-by.js';
+export { parseRunFilter, parseExperimentFilter, parseFilter } from './search-filter.js';
+export type { SearchSubject, AttributeSpec, FilterValue } from './search-filter.js';
+export { decodePageToken, encodePageToken } from './page-token.js';
+export { parseRunOrderBy, parseExperimentOrderBy, parseOrderBy } from './order-by.js';

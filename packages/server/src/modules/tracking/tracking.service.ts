@@ -27,7 +27,14 @@ import { generateRunName } from './run-names.js';
 import { parseRunFilter } from './search-filter.js';
 import type { ExperimentService } from './experiments.service.js';
 import { checkStringList, invalid, type SearchOptions } from './search-options.js';
-import type { BatchWrite, TrackingStore, TrackingStores } from './tracking.store.js';
+import {
+  recordInputEdges,
+  recordRunTagEdges,
+  removeRunTagEdge,
+  replaceRunTagEdges,
+  type RunChangeStores,
+} from './run-lineage.js';
+import type { BatchWrite, TrackingStore } from './tracking.store.js';
 import {
   checkArray,
   checkId,
@@ -46,7 +53,8 @@ export interface TrackingServiceDeps {
   experiments: ExperimentService;
   /** For reads outside a transaction. */
   store: TrackingStore;
-  transactor: Transactor<TrackingStores>;
+  /** Run changes record their lineage edges in the same transaction. */
+  transactor: Transactor<RunChangeStores>;
   clock: Clock;
 }
 
@@ -119,7 +127,10 @@ export class TrackingService {
       artifactUri: runArtifactUri(experiment.artifactLocation, runId),
       deletedTime: null,
     };
-    await this.deps.transactor.run(({ tracking }) => tracking.insertRun(info, tags));
+    await this.deps.transactor.run(async (stores) => {
+      await stores.tracking.insertRun(info, tags);
+      await recordRunTagEdges(stores, { runId, tags, at: this.deps.clock.now() });
+    });
     return {
       info,
       data: { metrics: [], params: {}, tags: Object.fromEntries(tags.map((t) => [t.key, t.value])) },
@@ -251,7 +262,10 @@ export class TrackingService {
   async deleteTag(rawRunId: unknown, rawKey: unknown): Promise<void> {
     const key = checkKey(rawKey, 'key');
     const info = await this.getActiveRun(rawRunId);
-    const removed = await this.deps.transactor.run(({ tracking }) => tracking.deleteTag(info.runId, key));
+    const removed = await this.deps.transactor.run(async (stores) => {
+      await removeRunTagEdge(stores, { runId: info.runId, key });
+      return stores.tracking.deleteTag(info.runId, key);
+    });
     if (!removed) throw new CairnError('NOT_FOUND', `No tag with name: ${key} in run with id ${info.runId}`);
   }
 
@@ -306,9 +320,11 @@ export class TrackingService {
     const inputs = items.map((item, i) => checkDatasetInput(item, `datasets[${i}]`));
     const info = await this.getActiveRun(rawRunId);
     if (inputs.length === 0) return;
-    await this.deps.transactor.run(({ tracking }) =>
-      tracking.logInputs(info.experimentId, info.runId, inputs),
-    );
+    const now = this.deps.clock.now();
+    await this.deps.transactor.run(async (stores) => {
+      const datasetIds = await stores.tracking.logInputs(info.experimentId, info.runId, inputs);
+      await recordInputEdges(stores, { runId: info.runId, datasetIds, at: now });
+    });
   }
 
   /**
@@ -355,7 +371,9 @@ export class TrackingService {
       if (batch.metrics.length > 0) await this.metricWrites.write(info.runId, batch.metrics);
       return;
     }
-    await this.deps.transactor.run(async ({ tracking }) => {
+    const now = this.deps.clock.now();
+    await this.deps.transactor.run(async (stores) => {
+      const { tracking } = stores;
       if (batch.params.length > 0) {
         const existing = await tracking.getParams(
           info.runId,
@@ -372,6 +390,7 @@ export class TrackingService {
           );
         }
       }
+      await replaceRunTagEdges(stores, { runId: info.runId, tags: batch.tags, at: now });
       await tracking.writeBatch(info.runId, batch);
       const nameTag = batch.tags.find((t) => t.key === RUN_TAGS.runName);
       if (nameTag !== undefined && nameTag.value !== info.runName) {

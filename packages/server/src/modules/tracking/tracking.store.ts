@@ -1,6 +1,7 @@
 import type { LifecycleStage, RunStatus } from '@cairn/contract';
 import type {
   DatasetInputRecord,
+  DatasetRecord,
   ExperimentRecord,
   MetricPoint,
   RunData,
@@ -67,6 +68,10 @@ export interface TrackingStore {
 
   insertRun(info: RunInfoRecord, tags: Array<{ key: string; value: string }>): Promise<void>;
   getRunInfo(runId: string): Promise<RunInfoRecord | undefined>;
+  /** Infos of many runs in a few queries; unknown ids are left out. */
+  getRunInfos(runIds: readonly string[]): Promise<RunInfoRecord[]>;
+  /** Names of many experiments in a few queries; unknown ids are left out. */
+  getExperimentNames(experimentIds: readonly string[]): Promise<Map<string, string>>;
   getRun(runId: string): Promise<RunRecord | undefined>;
   updateRun(runId: string, patch: RunPatch): Promise<void>;
   /** Returns up to `limit + 1` run infos in order. */
@@ -76,6 +81,7 @@ export interface TrackingStore {
   loadRunInputs(runIds: string[]): Promise<Map<string, DatasetInputRecord[]>>;
 
   getParams(runId: string, keys: string[]): Promise<Map<string, string>>;
+  getTags(runId: string, keys: string[]): Promise<Map<string, string>>;
   writeBatch(runId: string, batch: BatchWrite): Promise<void>;
   /** Metric points of several runs in one go (coalesced single-metric calls). */
   writeMetrics(writes: ReadonlyArray<{ runId: string; metrics: MetricPoint[] }>): Promise<void>;
@@ -92,7 +98,16 @@ export interface TrackingStore {
     keys: string[],
     limitPerSeries: number,
   ): Promise<Array<MetricPoint & { runId: string }>>;
-  logInputs(experimentId: string, runId: string, inputs: DatasetInputRecord[]): Promise<void>;
+  /** Returns the id of each input's dataset, in order (an existing dataset keeps its id). */
+  logInputs(experimentId: string, runId: string, inputs: DatasetInputRecord[]): Promise<string[]>;
+  /** Datasets by id in a few queries; unknown ids are left out. */
+  getDatasets(datasetIds: readonly string[]): Promise<StoredDataset[]>;
+}
+
+/** A dataset row as lineage names it: by its id, within its experiment. */
+export interface StoredDataset extends DatasetRecord {
+  datasetId: string;
+  experimentId: string;
 }
 
 export interface TrackingStores {

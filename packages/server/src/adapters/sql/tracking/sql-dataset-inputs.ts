@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { DatasetInputRecord } from '../../../modules/tracking/index.js';
+import type { DatasetInputRecord, StoredDataset } from '../../../modules/tracking/index.js';
 import { newId } from '../../../kernel/ids.js';
 import type { SqlHelpers } from '../database.js';
 import type { Database } from '../schema.js';
@@ -73,8 +73,9 @@ export async function writeDatasetInputs(
   db: Kysely<Database>,
   target: { experimentId: string; runId: string },
   inputs: DatasetInputRecord[],
-): Promise<void> {
+): Promise<string[]> {
   const { experimentId, runId } = target;
+  const datasetIds: string[] = [];
   for (const input of inputs) {
     const d = input.dataset;
     const existing = await db
@@ -85,6 +86,7 @@ export async function writeDatasetInputs(
       .where('digest', '=', d.digest)
       .executeTakeFirst();
     const datasetId = existing?.dataset_uuid ?? newId();
+    datasetIds.push(datasetId);
     if (existing === undefined) {
       await db
         .insertInto('datasets')
@@ -128,4 +130,31 @@ export async function writeDatasetInputs(
         .execute();
     }
   }
+  return datasetIds;
+}
+
+export async function loadDatasets(
+  db: Kysely<Database>,
+  helpers: SqlHelpers,
+  datasetIds: readonly string[],
+): Promise<StoredDataset[]> {
+  const result: StoredDataset[] = [];
+  for (const ids of chunk([...datasetIds], IDS_PER_QUERY)) {
+    const rows = await db
+      .selectFrom('datasets')
+      .select(['dataset_uuid', 'experiment_id', 'name', 'digest', 'source_type', 'source'])
+      .where(helpers.anyOf('dataset_uuid', ids))
+      .execute();
+    for (const row of rows) {
+      result.push({
+        datasetId: row.dataset_uuid,
+        experimentId: row.experiment_id,
+        name: row.name,
+        digest: row.digest,
+        sourceType: row.source_type,
+        source: row.source,
+      });
+    }
+  }
+  return result;
 }

@@ -10,11 +10,12 @@ import type {
   RunPatch,
   RunQuery,
   RunRecord,
+  StoredDataset,
   TrackingStore,
 } from '../../../modules/tracking/index.js';
 import type { SqlHelpers } from '../database.js';
 import type { Database, RunsTable } from '../schema.js';
-import { loadDatasetInputs, writeDatasetInputs } from './sql-dataset-inputs.js';
+import { loadDatasetInputs, loadDatasets, writeDatasetInputs } from './sql-dataset-inputs.js';
 import { readMetricHistory, writeMetricSeries } from './sql-metric-series.js';
 import { chunk, toExperiment, toMetricPoint, toRunInfo } from './row-mappers.js';
 import { experimentFilterSql, experimentOrderBySql, runSearchSql } from './search-sql.js';
@@ -199,6 +200,32 @@ export class SqlTrackingStore implements TrackingStore {
     return row === undefined ? undefined : toRunInfo(row);
   }
 
+  async getRunInfos(runIds: readonly string[]): Promise<RunInfoRecord[]> {
+    const infos: RunInfoRecord[] = [];
+    for (const ids of chunk([...runIds], IDS_PER_QUERY)) {
+      const rows = await this.db
+        .selectFrom('runs')
+        .selectAll()
+        .where(this.helpers.anyOf('run_uuid', ids))
+        .execute();
+      for (const row of rows) infos.push(toRunInfo(row));
+    }
+    return infos;
+  }
+
+  async getExperimentNames(experimentIds: readonly string[]): Promise<Map<string, string>> {
+    const names = new Map<string, string>();
+    for (const ids of chunk([...experimentIds], IDS_PER_QUERY)) {
+      const rows = await this.db
+        .selectFrom('experiments')
+        .select(['experiment_id', 'name'])
+        .where(this.helpers.anyOf('experiment_id', ids))
+        .execute();
+      for (const row of rows) names.set(row.experiment_id, row.name);
+    }
+    return names;
+  }
+
   async getRun(runId: string): Promise<RunRecord | undefined> {
     const info = await this.getRunInfo(runId);
     if (info === undefined) return undefined;
@@ -279,6 +306,17 @@ export class SqlTrackingStore implements TrackingStore {
     return new Map(rows.map((r) => [r.key, r.value]));
   }
 
+  async getTags(runId: string, keys: string[]): Promise<Map<string, string>> {
+    if (keys.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('tags')
+      .select(['key', 'value'])
+      .where('run_uuid', '=', runId)
+      .where('key', 'in', keys)
+      .execute();
+    return new Map(rows.map((r) => [r.key, r.value]));
+  }
+
   async writeBatch(runId: string, batch: BatchWrite): Promise<void> {
     if (batch.params.length > 0) {
       await this.db
@@ -335,7 +373,11 @@ export class SqlTrackingStore implements TrackingStore {
     return result;
   }
 
-  logInputs(experimentId: string, runId: string, inputs: DatasetInputRecord[]): Promise<void> {
+  logInputs(experimentId: string, runId: string, inputs: DatasetInputRecord[]): Promise<string[]> {
     return writeDatasetInputs(this.db, { experimentId, runId }, inputs);
+  }
+
+  getDatasets(datasetIds: readonly string[]): Promise<StoredDataset[]> {
+    return loadDatasets(this.db, this.helpers, datasetIds);
   }
 }
