@@ -10,7 +10,23 @@ import { registerOpenApi } from './http/openapi.js';
 import { systemClock, type Clock } from './kernel/clock.js';
 import { ArtifactService, type BlobStore } from './modules/artifacts/index.js';
 import { mlflowArtifactsRoutes } from './modules/artifacts/mlflow-artifacts.routes.js';
-import { ExperimentService, TrackingService } from './modules/tracking/index.js';
+import { LineageService } from './modules/lineage/index.js';
+import { lineageRoutes } from './modules/lineage/lineage.routes.js';
+import {
+  ModelCardService,
+  ModelVersionService,
+  PINNED_ARTIFACT_ROOT,
+  PinnedFilesTree,
+  RegisteredModelService,
+} from './modules/registry/index.js';
+import { mlflowRegistryRoutes } from './modules/registry/mlflow-registry.routes.js';
+import { registryRoutes } from './modules/registry/registry.routes.js';
+import {
+  ExperimentService,
+  TRACKING_NODE_KINDS,
+  TrackingNodeDescriber,
+  TrackingService,
+} from './modules/tracking/index.js';
 import { mlflowTrackingRoutes } from './modules/tracking/mlflow-tracking.routes.js';
 import { trackingRoutes } from './modules/tracking/tracking.routes.js';
 
@@ -26,6 +42,10 @@ export interface Services {
   experiments: ExperimentService;
   tracking: TrackingService;
   artifacts: ArtifactService;
+  lineage: LineageService;
+  models: RegisteredModelService;
+  versions: ModelVersionService;
+  cards: ModelCardService;
 }
 
 declare module 'fastify' {
@@ -58,6 +78,15 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
   const experiments = new ExperimentService({ store: stores.tracking, transactor, clock });
   const tracking = new TrackingService({ experiments, store: stores.tracking, transactor, clock });
   const artifacts = new ArtifactService({ blobs, index: stores.artifacts, transactor, clock });
+  const lineage = new LineageService({ store: stores.lineage, clock });
+  const trackingNodes = new TrackingNodeDescriber(stores.tracking);
+  for (const kind of TRACKING_NODE_KINDS) lineage.registerDescriber(kind, trackingNodes);
+  const registryContext = { store: stores.registry, transactor, clock };
+  const models = new RegisteredModelService(registryContext);
+  const versions = new ModelVersionService(registryContext, { runs: tracking, artifacts, blobs });
+  const cards = new ModelCardService(registryContext, { versions, runs: tracking, lineage });
+  lineage.registerDescriber('model_version', { describe: (_kind, ids) => versions.describeVersions(ids) });
+  artifacts.mountReadOnly(PINNED_ARTIFACT_ROOT, new PinnedFilesTree(stores.registry, clock));
   await experiments.ensureDefaults();
 
   const app = Fastify({
@@ -77,7 +106,7 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
       sendError(request, reply, error);
     },
   });
-  const services: Services = { experiments, tracking, artifacts };
+  const services: Services = { experiments, tracking, artifacts, lineage, models, versions, cards };
   app.decorate('cairn', { config, services, database, blobs });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -91,11 +120,14 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
   registerHealthRoutes(app);
   for (const prefix of ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow']) {
     await app.register(mlflowTrackingRoutes, { prefix, experiments, tracking, artifacts });
+    await app.register(mlflowRegistryRoutes, { prefix, models, versions });
   }
   for (const prefix of ['/api/2.0/mlflow-artifacts', '/ajax-api/2.0/mlflow-artifacts']) {
     await app.register(mlflowArtifactsRoutes, { prefix, artifacts });
   }
   await app.register(trackingRoutes, { prefix: '/api/v1', experiments, tracking, artifacts });
+  await app.register(lineageRoutes, { prefix: '/api/v1', lineage });
+  await app.register(registryRoutes, { prefix: '/api/v1', models, versions, cards, artifacts, lineage });
   await app.ready();
   return app;
 }

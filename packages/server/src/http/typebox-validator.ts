@@ -63,10 +63,13 @@ function ajvLike(error: ValueError): FastifySchemaValidationError {
   if (error.type === ValueErrorType.ObjectAdditionalProperties) {
     return ajvError('additionalProperties', parent, { params: { additionalProperty: name } });
   }
-  const choices = (error.schema as { anyOf?: Array<{ const?: unknown }> }).anyOf;
+  // A union of words (and perhaps null) is worded as its choices: "must be one of low, medium, high, null".
+  const choices = (error.schema as { anyOf?: Array<{ const?: unknown; type?: unknown }> }).anyOf?.map((c) =>
+    typeof c.const === 'string' ? c.const : c.type === 'null' ? 'null' : undefined,
+  );
   const message =
-    choices !== undefined && choices.every((c) => typeof c.const === 'string')
-      ? `must be one of ${choices.map((c) => String(c.const)).join(', ')}`
+    choices !== undefined && choices.every((c) => c !== undefined)
+      ? `must be one of ${choices.join(', ')}`
       : error.message.replace(/^Expected/, 'expected');
   return ajvError('type', error.path, { message });
 }

@@ -5,6 +5,7 @@ import type { Transactor } from '../../kernel/transactor.js';
 import type { ArtifactFile, ArtifactIndexStore, ArtifactStores } from './artifact-index.store.js';
 import { ancestorsOf, baseName, joinArtifactPath, normalizeArtifactPath } from './artifact-path.js';
 import type { BlobStore } from './blob.store.js';
+import type { ReadOnlyArtifactTree } from './read-only-tree.js';
 
 export interface ArtifactEntryRecord {
   /** Path relative to the listed folder's root argument (see `list`). */
@@ -32,12 +33,59 @@ export interface ArtifactServiceDeps {
  * transaction leaves only an unreferenced blob, never a dangling path.
  */
 export class ArtifactService {
+  private readonly mounts = new Map<string, ReadOnlyArtifactTree>();
+
   constructor(private readonly deps: ArtifactServiceDeps) {}
+
+  /** Serves `tree` read-only at the top-level folder `prefix`; writes there are refused. */
+  mountReadOnly(prefix: string, tree: ReadOnlyArtifactTree): void {
+    this.mounts.set(normalizeArtifactPath(prefix, 'prefix'), tree);
+  }
+
+  /** The mount holding `path`, with the path relative to it. */
+  private mounted(path: string): { tree: ReadOnlyArtifactTree; prefix: string; rest: string } | undefined {
+    const [first = ''] = path.split('/', 1);
+    const tree = this.mounts.get(first);
+    return tree === undefined ? undefined : { tree, prefix: first, rest: path.slice(first.length + 1) };
+  }
+
+  private refuseMounted(path: string): void {
+    const mount = this.mounted(path);
+    if (mount === undefined) return;
+    throw new CairnError(
+      'PERMISSION_DENIED',
+      `"${mount.prefix}/" holds pinned, read-only files; "${path}" cannot be changed (register a new model version instead)`,
+      { field: 'path' },
+    );
+  }
+
+  private async getFile(path: string): Promise<ArtifactFile | undefined> {
+    const mount = this.mounted(path);
+    if (mount === undefined) return this.deps.index.getFile(path);
+    const file = await mount.tree.getFile(mount.rest);
+    return file === undefined ? undefined : { ...file, path: `${mount.prefix}/${file.path}` };
+  }
+
+  private async isDir(path: string): Promise<boolean> {
+    const mount = this.mounted(path);
+    return mount === undefined ? this.deps.index.isDir(path) : mount.tree.isDir(mount.rest);
+  }
+
+  private async listDir(dir: string): Promise<{ files: ArtifactFile[]; dirs: string[] }> {
+    const mount = this.mounted(dir);
+    if (mount === undefined) return this.deps.index.list(dir);
+    const listing = await mount.tree.list(mount.rest);
+    return {
+      files: listing.files.map((f) => ({ ...f, path: `${mount.prefix}/${f.path}` })),
+      dirs: listing.dirs.map((d) => `${mount.prefix}/${d}`),
+    };
+  }
 
   async upload(rawPath: unknown, body: Readable | AsyncIterable<Uint8Array>): Promise<ArtifactFile> {
     const path = normalizeArtifactPath(rawPath);
     if (path === '')
       throw new CairnError('INVALID_ARGUMENT', 'path must name a file, not the root', { field: 'path' });
+    this.refuseMounted(path);
     if (await this.deps.index.isDir(path)) {
       throw new CairnError('INVALID_ARGUMENT', `"${path}" is a folder; upload to a path inside it`, {
         field: 'path',
@@ -66,14 +114,14 @@ export class ArtifactService {
   }
 
   async stat(rawPath: unknown): Promise<ArtifactFile | undefined> {
-    return this.deps.index.getFile(normalizeArtifactPath(rawPath));
+    return this.getFile(normalizeArtifactPath(rawPath));
   }
 
   async download(rawPath: unknown): Promise<ArtifactDownload> {
     const path = normalizeArtifactPath(rawPath);
-    const file = await this.deps.index.getFile(path);
+    const file = await this.getFile(path);
     if (file === undefined) {
-      const isDir = path !== '' && (await this.deps.index.isDir(path));
+      const isDir = path !== '' && (await this.isDir(path));
       throw new CairnError(
         isDir ? 'INVALID_ARGUMENT' : 'NOT_FOUND',
         isDir ? `"${path}" is a folder, not a file` : `no artifact at "${path}"`,
@@ -91,9 +139,9 @@ export class ArtifactService {
     const root = options.root === undefined ? '' : normalizeArtifactPath(options.root, 'root');
     const relative = normalizeArtifactPath(options.path);
     const dir = joinArtifactPath(root, relative);
-    const single = dir === '' ? undefined : await this.deps.index.getFile(dir);
+    const single = dir === '' ? undefined : await this.getFile(dir);
     if (single !== undefined) return [];
-    const listing = await this.deps.index.list(dir);
+    const listing = await this.listDir(dir);
     const strip = (full: string): string => (root === '' ? full : full.slice(root.length + 1));
     const entries: ArtifactEntryRecord[] = [
       ...listing.dirs.map((d) => ({ path: strip(d), isDir: true })),
@@ -109,13 +157,18 @@ export class ArtifactService {
   }
 
   async listTree(rawPath: unknown): Promise<ArtifactFile[]> {
-    return this.deps.index.listTree(normalizeArtifactPath(rawPath));
+    const path = normalizeArtifactPath(rawPath);
+    const mount = this.mounted(path);
+    if (mount === undefined) return this.deps.index.listTree(path);
+    const files = await mount.tree.listTree(mount.rest);
+    return files.map((f) => ({ ...f, path: `${mount.prefix}/${f.path}` }));
   }
 
   async delete(rawPath: unknown): Promise<number> {
     const path = normalizeArtifactPath(rawPath);
     if (path === '')
       throw new CairnError('INVALID_ARGUMENT', 'refusing to delete the artifact root', { field: 'path' });
+    this.refuseMounted(path);
     const removed = await this.deps.transactor.run(({ artifacts }) => artifacts.deleteTree(path));
     if (removed === 0) throw new CairnError('NOT_FOUND', `no artifact at "${path}"`, { field: 'path' });
     return removed;

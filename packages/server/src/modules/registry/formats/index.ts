@@ -1,0 +1,12 @@
+export { inspectModel } from './inspect-model.js';
+export type { ModelFileSource, ModelInspection } from './inspect-model.js';
+export { formatSignature } from './format-signature.js';
+export { readOnnxInfo } from './onnx-signature.js';
+export type { OnnxInfo, OnnxOpset, ReadOnnxOptions, TensorSpec } from './onnx-signature.js';
+export { ONNX_LIMITS } from './onnx-limits.js';
+export type { OnnxLimits } from './onnx-limits.js';
+export { UNKNOWN_DATATYPE } from './onnx-types.js';
+export { parseMlModel, readInputExample, MLMODEL_MAX_BYTES, INPUT_EXAMPLE_MAX_BYTES } from './mlmodel.js';
+export type { MlModel, MlflowSignature, MlflowInputExampleInfo } from './mlmodel.js';
+export type { MlflowParamSpec } from './mlflow-schema.js';
+export { ModelFormatError, isModelFormatError } from './model-format-error.js';

@@ -1,0 +1,19 @@
+export { RegisteredModelService } from './registered-models.service.js';
+export type { SearchInput } from './registered-models.service.js';
+export { ModelVersionService } from './model-versions.service.js';
+export type { CreateVersionInput, ModelVersionServiceDeps } from './model-versions.service.js';
+export { ModelCardService } from './model-cards.service.js';
+export type { ModelCardView, CardRunLookup, CardProvenanceLookup } from './model-cards.service.js';
+export { renderCardMarkdown, parseCardMarkdown } from './model-card-markdown.js';
+export { PinnedFilesTree } from './pinned-files-tree.js';
+export type { RegistryContext, RegistryTransactionStores } from './registry-context.js';
+export type {
+  RegistryStore,
+  RegistryStores,
+  RegistrySearchQuery,
+  NewModelVersion,
+  ModelVersionPatch,
+} from './registry.store.js';
+export * from './entities.js';
+export { REGISTERED_MODEL_SEARCH, MODEL_VERSION_SEARCH } from './registry-search.js';
+export { REGISTRY_LIMITS, checkAlias, checkModelName } from './validation.js';
