@@ -1,4 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
+import { lazy } from './commands/lazy.js';
+import { registerModelCommands } from './commands/models-commands.js';
 import { environmentHelp } from './commands/server-help.js';
 import { reportError, UsageError } from './output/errors.js';
 
@@ -8,14 +10,6 @@ export interface GlobalOptions {
 }
 
 const DEFAULT_URL = 'http://127.0.0.1:5000';
-
-/** Commands load their code only when run, so `cairn --help` stays instant. */
-function lazy<A extends unknown[]>(load: () => Promise<(...args: A) => Promise<void>>) {
-  return async (...args: A): Promise<void> => {
-    const action = await load();
-    await action(...args);
-  };
-}
 
 export function buildProgram(): Command {
   const program = new Command('cairn')
@@ -83,6 +77,7 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .action(lazy(async () => (await import('./commands/runs.js')).showRun));
 
+  registerModelCommands(program);
   return program;
 }
 

@@ -1,6 +1,23 @@
-import { CairnError, isCairnError, RUN_TAGS } from '@cairn/contract';
+import {
+  CairnError,
+  isCairnError,
+  RUN_TAGS,
+  type LabelHistory,
+  type LabelKind,
+  type LineageGraph,
+  type ModelCard,
+  type ModelCardPatch,
+  type ModelVersion,
+  type ModelVersionList,
+  type PinnedFile,
+  type RegisteredModel,
+  type RegisteredModelList,
+} from '@cairn/contract';
 import { ActiveRun, type ParamValue } from './active-run.js';
 import { ExperimentsResource } from './experiments.js';
+import type { ProgressListener } from './local-model-files.js';
+import { registerModel, versionOf, type RegisterModelOptions } from './model-registration.js';
+import { ModelsResource, type ListModelsOptions, type ListVersionsOptions } from './models.js';
 import { RunsResource } from './runs.js';
 import { HttpTransport, readJson, type Transport } from './transport.js';
 
@@ -61,6 +78,7 @@ export class Cairn {
   readonly url: string;
   readonly experiments: ExperimentsResource;
   readonly runs: RunsResource;
+  readonly models: ModelsResource;
   private readonly transport: Transport;
 
   constructor(options: CairnOptions = {}) {
@@ -89,6 +107,7 @@ export class Cairn {
       });
     this.experiments = new ExperimentsResource(this.transport);
     this.runs = new RunsResource(this.transport, timeoutMs);
+    this.models = new ModelsResource(this.transport, timeoutMs);
   }
 
   /**
@@ -118,6 +137,99 @@ export class Cairn {
       await active.flush();
     }
     return active;
+  }
+
+  // ── model registry ──
+
+  /**
+   * Registers a new version of `name` (created when missing) from a local file
+   * or folder (`path`, uploaded streaming), from a run's artifacts (`runId` +
+   * `artifactPath`), or from any `source` URI. Resolves with the new version,
+   * its digest and, for ONNX and MLmodel files, its signature.
+   */
+  async registerModel(options: RegisterModelOptions): Promise<ModelVersion> {
+    return registerModel(this.models, options);
+  }
+
+  /** `name@alias`, `name/3` (or `name@3`), `name/Production`, or `name` for the newest version. */
+  async resolveModel(reference: string): Promise<ModelVersion> {
+    return this.models.resolve(reference);
+  }
+
+  async getModel(name: string): Promise<RegisteredModel> {
+    return this.models.get(name);
+  }
+
+  async listModels(options: ListModelsOptions = {}): Promise<RegisteredModelList> {
+    return this.models.list(options);
+  }
+
+  /** Newest first. */
+  async listVersions(name: string, options: ListVersionsOptions = {}): Promise<ModelVersionList> {
+    return this.models.listVersions(name, options);
+  }
+
+  async setAlias(name: string, alias: string, version: number): Promise<ModelVersion> {
+    return this.models.setAlias(name, alias, version);
+  }
+
+  async deleteAlias(name: string, alias: string): Promise<void> {
+    return this.models.deleteAlias(name, alias);
+  }
+
+  /**
+   * Which version each alias (and stage) pointed at, from when to when.
+   * `{ alias: 'champion', at: '2026-03-03' }` answers "which version was champion on 3 March".
+   */
+  async aliasHistory(
+    name: string,
+    options: { alias?: string; kind?: LabelKind; at?: Date | number | string; maxResults?: number } = {},
+  ): Promise<LabelHistory> {
+    const { alias, kind, ...rest } = options;
+    return this.models.history(name, {
+      ...rest,
+      ...(alias === undefined
+        ? kind === undefined
+          ? {}
+          : { kind }
+        : { kind: kind ?? 'alias', label: alias }),
+    });
+  }
+
+  /** The model card of a version (`name/3`, `name@champion`…), with its generated sections. */
+  async getCard(reference: string): Promise<ModelCard> {
+    const { name, version } = await versionOf(this.models, reference);
+    return this.models.getCard(name, version);
+  }
+
+  /** Changes card sections from an object, or replaces them from an edited Markdown export (a string). */
+  async updateCard(reference: string, change: ModelCardPatch | string): Promise<ModelCard> {
+    const { name, version } = await versionOf(this.models, reference);
+    return typeof change === 'string'
+      ? this.models.replaceCardMarkdown(name, version, change)
+      : this.models.updateCard(name, version, change);
+  }
+
+  /** The provenance of a version: its run, the run's datasets, parent runs and code versions. */
+  async modelLineage(reference: string): Promise<LineageGraph> {
+    const { name, version } = await versionOf(this.models, reference);
+    return this.models.lineage(name, version);
+  }
+
+  /**
+   * Downloads every file of a version into `dir`, checking each against the
+   * sha256 pinned at registration (and the list against the version digest);
+   * a file that does not match is removed and the call fails with DATA_LOSS.
+   */
+  async downloadModel(
+    reference: string,
+    dir: string,
+    options: { onProgress?: ProgressListener } = {},
+  ): Promise<{ version: ModelVersion; files: PinnedFile[] }> {
+    const version = await this.models.resolve(reference);
+    const { downloadVersionFiles } = await import('./local-model-files.js');
+    const files = await downloadVersionFiles(this.models, version, { dir, ...options });
+    return { version, files };
   }
 
   /** GET /healthz: `{ status: 'ok' }` when the server is up. */

@@ -6,6 +6,10 @@ export { ExperimentsResource } from './experiments.js';
 export type { CreateExperimentInput, ListExperimentsOptions } from './experiments.js';
 export { RunsResource } from './runs.js';
 export type { ArtifactUpload, RunPatch, SearchRunsInput } from './runs.js';
+export { ModelsResource } from './models.js';
+export type { FileUpload, LabelHistoryOptions, ListModelsOptions, ListVersionsOptions } from './models.js';
+export type { RegisterModelOptions } from './model-registration.js';
+export type { ProgressListener, TransferProgress } from './local-model-files.js';
 export { HttpTransport } from './transport.js';
 export type {
   HttpMethod,
@@ -15,12 +19,37 @@ export type {
   Transport,
   TransportRequest,
 } from './transport.js';
-export { CairnError, isCairnError, decodeMetricValue, encodeMetricValue } from '@cairn/contract';
+export {
+  CairnError,
+  isCairnError,
+  decodeMetricValue,
+  encodeMetricValue,
+  normalizeModelReference,
+} from '@cairn/contract';
 export type {
   ArtifactEntry,
   ArtifactListing,
   ArtifactUploadResult,
   ErrorCode,
+  LabelHistory,
+  LabelHistoryEntry,
+  LabelKind,
+  LineageGraph,
+  LineageNode,
+  ModelCard,
+  ModelCardFields,
+  ModelCardPatch,
+  ModelFormat,
+  ModelSignature,
+  ModelStage,
+  ModelUploadResult,
+  ModelVersion,
+  ModelVersionList,
+  PinnedFile,
+  PinnedFileList,
+  RegisteredModel,
+  RegisteredModelList,
+  SignatureField,
   Experiment,
   ExperimentList,
   Metric,

@@ -77,7 +77,7 @@ export async function uploadFolder(
 }
 
 /** Regular files below `dir`, depth first in name order; symlinks to files are followed, to folders not. */
-async function* walk(
+export async function* walk(
   dir: string,
   relative: string,
 ): AsyncGenerator<{ localPath: string; sizeBytes: number; relative: string }> {
@@ -95,7 +95,7 @@ async function* walk(
   }
 }
 
-async function statOrThrow(localPath: string): Promise<Stats> {
+export async function statOrThrow(localPath: string): Promise<Stats> {
   try {
     return await stat(localPath);
   } catch (error) {
