@@ -40,12 +40,22 @@ describe('registry validation', () => {
     expect(checkModelName(name)).toBe(name);
   });
 
-  it.each(['', ' ', 'a/b', 'a@b', 'back\\slash', ' lead', 'ctl\u0001', 'x'.repeat(257), 12, undefined])(
-    'refuses model name %j',
-    (name) => {
-      expect(fieldOf(() => checkModelName(name))).toBe('name');
-    },
-  );
+  it.each([
+    '',
+    ' ',
+    '.',
+    '..',
+    'a/b',
+    'a@b',
+    'back\\slash',
+    ' lead',
+    'ctl\u0001',
+    'x'.repeat(257),
+    12,
+    undefined,
+  ])('refuses model name %j', (name) => {
+    expect(fieldOf(() => checkModelName(name))).toBe('name');
+  });
 
   it('matches stages case-insensitively and returns the canonical name', () => {
     expect(checkStage('production')).toBe('Production');

@@ -41,6 +41,8 @@ export function checkModelName(value: unknown, field = 'name'): string {
   const name = checkText(value, field, REGISTRY_LIMITS.maxNameLength);
   if (name.trim() === '') throw invalid(field, 'must not be empty');
   if (name !== name.trim()) throw invalid(field, 'must not start or end with spaces');
+  // `.` and `..` vanish from URL paths once clients normalise them, so such a model could never be reached.
+  if (name === '.' || name === '..') throw invalid(field, `"${name}" is not a usable name`);
   if (/[/@\\]/.test(name)) throw invalid(field, `"${name}" must not contain '/', '\\' or '@'`);
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(name)) throw invalid(field, 'must not contain control characters');
