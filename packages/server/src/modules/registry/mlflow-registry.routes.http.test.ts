@@ -202,6 +202,9 @@ describeEachDatabase('MLflow model registry REST API', ({ database }) => {
       // load_model("models:/churn@champion"): alias → version → download URI → artifact proxy.
       const byAlias = await ok('GET', 'registered-models/alias', { name: 'churn', alias: 'champion' });
       expect(byAlias.model_version).toMatchObject({ name: 'churn', version: '1', aliases: ['champion'] });
+      expect(await ok('GET', 'model-versions/get-by-alias', { name: 'churn', alias: 'champion' })).toEqual(
+        byAlias,
+      );
       const uri = await ok('GET', 'model-versions/get-download-uri', { name: 'churn', version: '1' });
       expect(uri.artifact_uri).toMatch(/^mlflow-artifacts:\/_registry\/[^/]+$/);
       const files = await download(uri.artifact_uri);

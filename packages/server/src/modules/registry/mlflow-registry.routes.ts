@@ -132,7 +132,9 @@ export const mlflowRegistryRoutes: FastifyPluginAsync<MlflowRegistryRoutesOption
     await idempotentDelete(models.deleteAlias({ name: b['name'], alias: b['alias'] }), 'alias');
     return {};
   });
-  app.get('/registered-models/alias', async (request) => {
+  // MLflow's GetModelVersionByAlias lives at `registered-models/alias`; some
+  // clients and docs name it `model-versions/get-by-alias`, so both answer.
+  const getByAlias = async (request: FastifyRequest): Promise<Record<string, unknown>> => {
     const q = query(request);
     try {
       return { model_version: mlflowModelVersion(await versions.getByAlias(q['name'], q['alias'])) };
@@ -147,7 +149,9 @@ export const mlflowRegistryRoutes: FastifyPluginAsync<MlflowRegistryRoutesOption
       }
       throw error;
     }
-  });
+  };
+  app.get('/registered-models/alias', getByAlias);
+  app.get('/model-versions/get-by-alias', getByAlias);
 
   // model versions
   app.post('/model-versions/create', async (request) => {
