@@ -89,17 +89,11 @@ export const mlflowRegistryRoutes: FastifyPluginAsync<MlflowRegistryRoutesOption
       maxResults: q['max_results'],
       pageToken: q['page_token'],
     });
-    // A model deleted between the search and its versions' read is left out, not a 404.
-    const found = await Promise.all(
-      page.items.map((model) =>
-        registeredModel(model).catch((error: unknown) => {
-          if (isCairnError(error) && error.code === 'NOT_FOUND') return undefined;
-          throw error;
-        }),
-      ),
-    );
+    const latest = await models.latestVersionsOfModels(page.items);
     return {
-      registered_models: found.filter((m) => m !== undefined),
+      registered_models: page.items.map((model) =>
+        mlflowRegisteredModel(model, latest.get(model.modelId) ?? []),
+      ),
       ...(page.nextPageToken === undefined ? {} : { next_page_token: page.nextPageToken }),
     };
   });

@@ -75,9 +75,11 @@ export const modelRoutes: FastifyPluginAsync<RegistryRoutesOptions> = async (ins
     },
     async (request) => {
       const page = await models.searchModels(request.query);
-      // Two small indexed reads per model of the page (by name, then newest per stage), run
-      // together. A store read of the newest version of many models at once would make it one.
-      const items = await Promise.all(page.items.map(withLatest));
+      const latest = await models.latestVersionsOfModels(page.items);
+      const items = page.items.map((model) => {
+        const versions = latest.get(model.modelId) ?? [];
+        return nativeModel(model, versions.length === 0 ? null : Math.max(...versions.map((v) => v.version)));
+      });
       return {
         models: items,
         ...(page.nextPageToken === undefined ? {} : { nextPageToken: page.nextPageToken }),

@@ -222,6 +222,13 @@ export class RegisteredModelService {
     });
   }
 
+  /** The newest version per stage of every model given (a search page), keyed by model id, in one read. */
+  async latestVersionsOfModels(
+    models: readonly RegisteredModelRecord[],
+  ): Promise<Map<string, ModelVersionRecord[]>> {
+    return this.ctx.store.latestVersionsOfModels(models.map((m) => m.modelId));
+  }
+
   async latestVersions(rawName: unknown, rawStages?: unknown): Promise<ModelVersionRecord[]> {
     const model = await requireModel(this.ctx.store, checkModelName(rawName));
     const stages: Stage[] =

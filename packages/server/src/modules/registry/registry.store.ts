@@ -52,6 +52,8 @@ export interface RegistryStore {
   getVersionsByIds(versionIds: readonly string[]): Promise<ModelVersionRecord[]>;
   /** The highest-numbered version per stage (all stages when `stages` is empty). */
   latestVersions(modelId: string, stages: readonly Stage[]): Promise<ModelVersionRecord[]>;
+  /** `latestVersions` for many models in one read (a page of a model list), keyed by model id. */
+  latestVersionsOfModels(modelIds: readonly string[]): Promise<Map<string, ModelVersionRecord[]>>;
   /** Versions of the model currently in `stage`. */
   versionsInStage(modelId: string, stage: Stage): Promise<ModelVersionRecord[]>;
   updateVersion(versionId: string, patch: ModelVersionPatch): Promise<void>;

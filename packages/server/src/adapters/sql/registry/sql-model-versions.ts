@@ -107,19 +107,25 @@ export async function hydrateVersions(
  */
 export async function latestVersionRows(
   db: Kysely<Database>,
-  query: { modelId: string; stages: readonly Stage[] },
+  helpers: SqlHelpers,
+  query: { modelIds: readonly string[]; stages: readonly Stage[] },
 ): Promise<VersionRow[]> {
+  if (query.modelIds.length === 0) return [];
+  // One grouped max per (model, stage) joined back through the (model_id, version) index:
+  // a whole page of models in one statement.
   let latest = db
     .selectFrom('model_versions')
-    .select((eb) => ['stage', eb.fn.max('version').as('top')])
-    .where('model_id', '=', query.modelId)
-    .groupBy('stage');
+    .select((eb) => ['model_id', 'stage', eb.fn.max('version').as('top')])
+    .where(helpers.anyOf('model_id', query.modelIds))
+    .groupBy(['model_id', 'stage']);
   if (query.stages.length > 0) latest = latest.where('stage', 'in', [...query.stages]);
   const rows = await selectVersions(db)
     .innerJoin(latest.as('l'), (join) =>
-      join.onRef('l.stage', '=', 'v.stage').onRef('l.top', '=', 'v.version'),
+      join
+        .onRef('l.model_id', '=', 'v.model_id')
+        .onRef('l.stage', '=', 'v.stage')
+        .onRef('l.top', '=', 'v.version'),
     )
-    .where('v.model_id', '=', query.modelId)
     .execute();
   const order: readonly string[] = query.stages.length > 0 ? query.stages : STAGES;
   return rows.sort((a, b) => order.indexOf(a.stage) - order.indexOf(b.stage));

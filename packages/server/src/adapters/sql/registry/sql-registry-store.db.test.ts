@@ -231,6 +231,17 @@ describeEachDatabase('SqlRegistryStore', ({ database }) => {
       ]);
       const other = await createModel(registry, { name: unique('latest-empty') });
       expect(await registry.latestVersions(other.modelId, [])).toEqual([]);
+
+      // A page of models in one read gives each model exactly what latestVersions gives it.
+      const third = await createModel(registry, { name: unique('latest-third') });
+      await createVersion(registry, third, { stage: 'Production' });
+      const batch = await registry.latestVersionsOfModels([model.modelId, other.modelId, third.modelId]);
+      expect(summary(batch.get(model.modelId) ?? [])).toEqual(
+        summary(await registry.latestVersions(model.modelId, [])),
+      );
+      expect(batch.get(other.modelId)).toEqual([]);
+      expect(summary(batch.get(third.modelId) ?? [])).toEqual(['Production:1']);
+      expect(await registry.latestVersionsOfModels([])).toEqual(new Map());
     });
   });
 

@@ -189,8 +189,17 @@ export class SqlRegistryStore implements RegistryStore {
   }
 
   async latestVersions(modelId: string, stages: readonly Stage[]): Promise<ModelVersionRecord[]> {
-    const rows = await latestVersionRows(this.db, { modelId, stages });
+    const rows = await latestVersionRows(this.db, this.helpers, { modelIds: [modelId], stages });
     return hydrateVersions(this.db, this.helpers, rows);
+  }
+
+  async latestVersionsOfModels(modelIds: readonly string[]): Promise<Map<string, ModelVersionRecord[]>> {
+    const rows = await latestVersionRows(this.db, this.helpers, { modelIds, stages: [] });
+    const byModel = new Map<string, ModelVersionRecord[]>(modelIds.map((id) => [id, []]));
+    for (const version of await hydrateVersions(this.db, this.helpers, rows)) {
+      byModel.get(version.modelId)?.push(version);
+    }
+    return byModel;
   }
 
   async versionsInStage(modelId: string, stage: Stage): Promise<ModelVersionRecord[]> {
