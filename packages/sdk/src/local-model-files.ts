@@ -24,7 +24,10 @@ export interface TransferProgress {
 
 export type ProgressListener = (progress: TransferProgress) => void;
 
-const CONCURRENCY = 4;
+// The server makes every new blob durable (fsync) before naming it; many uploads in flight
+// let the filesystem commit those syncs together. 16 beat 4 by 15–20% end to end on
+// 1,000 small files (bench/registry.bench.ts).
+const CONCURRENCY = 16;
 
 interface LocalFile {
   localPath: string;
