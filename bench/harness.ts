@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 
 export const REPO = fileURLToPath(new URL('..', import.meta.url));
 
@@ -108,4 +109,47 @@ export async function timeMany(
   const at = (q: number): number =>
     samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? Number.NaN;
   return { median: at(0.5), p95: at(0.95), min: samples[0] ?? Number.NaN };
+}
+
+export const PG_URL = process.env['CAIRN_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** A fresh PostgreSQL schema for one bench, dropped by `drop()`. */
+export async function pgSchemaUrl(
+  name: string,
+): Promise<{ url: string; schema: string; drop(): Promise<void> }> {
+  const schema = `bench_${name}_${Date.now().toString(36)}`;
+  const url = new URL(PG_URL);
+  url.searchParams.set('schema', schema);
+  return {
+    url: url.toString(),
+    schema,
+    drop: async () => {
+      const client = new pg.Client({ connectionString: PG_URL });
+      await client.connect();
+      await client.query(`drop schema if exists "${schema}" cascade`);
+      await client.end();
+    },
+  };
+}
+
+export type BenchDialect = 'sqlite' | 'postgres';
+
+/** `--dialect both|sqlite|postgres` as the list to measure. */
+export function dialectsFrom(value: string | undefined): BenchDialect[] {
+  return value === undefined || value === 'both' ? ['sqlite', 'postgres'] : [value as BenchDialect];
+}
+
+/** Writes the figures to bench/.work/<name>.json (machine-readable) and prints them. */
+export function saveFigures(name: string, results: Record<string, Record<string, number>>): void {
+  const out = path.join(REPO, 'bench/.work');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(
+    path.join(out, `${name}.json`),
+    JSON.stringify(
+      { at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, results },
+      null,
+      2,
+    ),
+  );
+  console.log(JSON.stringify(results, null, 2));
 }

@@ -13,7 +13,7 @@
  * ~200 nodes, full of diamonds (datasets shared by many runs).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -29,7 +29,7 @@ import {
   type NodeRef,
 } from '../packages/server/src/modules/lineage/index.js';
 import { TRACKING_NODE_KINDS, TrackingNodeDescriber } from '../packages/server/src/modules/tracking/index.js';
-import { REPO, timeMany } from './harness.js';
+import { dialectsFrom, PG_URL, pgSchemaUrl, saveFigures, timeMany } from './harness.js';
 
 const { values } = parseArgs({
   options: {
@@ -40,7 +40,6 @@ const { values } = parseArgs({
 });
 const TARGET_NODES = Number(values.nodes);
 const CALLS = Number(values.calls);
-const PG_URL = process.env['CAIRN_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const NOW = Date.now();
 
 // One experiment's shape.
@@ -292,28 +291,12 @@ function modelVersionDescriber(database: MetadataDatabase): NodeDescriber {
   };
 }
 
-async function pgSchemaUrl(): Promise<{ url: string; schema: string; drop(): Promise<void> }> {
-  const schema = `bench_lineage_${Date.now().toString(36)}`;
-  const url = new URL(PG_URL);
-  url.searchParams.set('schema', schema);
-  return {
-    url: url.toString(),
-    schema,
-    drop: async () => {
-      const client = new pg.Client({ connectionString: PG_URL });
-      await client.connect();
-      await client.query(`drop schema if exists "${schema}" cascade`);
-      await client.end();
-    },
-  };
-}
-
 async function measure(dialect: 'sqlite' | 'postgres'): Promise<Record<string, number>> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-lineage-'));
   const target =
     dialect === 'sqlite'
       ? { url: `sqlite:${path.join(dir, 'cairn.db')}`, schema: '', drop: async () => undefined }
-      : await pgSchemaUrl();
+      : await pgSchemaUrl('lineage');
   const database = openDatabase(target.url);
   const figures: Record<string, number> = {};
   try {
@@ -387,18 +370,6 @@ async function measure(dialect: 'sqlite' | 'postgres'): Promise<Record<string, n
   return figures;
 }
 
-const dialects: Array<'sqlite' | 'postgres'> =
-  values.dialect === 'both' ? ['sqlite', 'postgres'] : [values.dialect as 'sqlite' | 'postgres'];
 const results: Record<string, Record<string, number>> = {};
-for (const dialect of dialects) results[dialect] = await measure(dialect);
-const out = path.join(REPO, 'bench/.work');
-mkdirSync(out, { recursive: true });
-writeFileSync(
-  path.join(out, 'lineage.json'),
-  JSON.stringify(
-    { at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, results },
-    null,
-    2,
-  ),
-);
-console.log(JSON.stringify(results, null, 2));
+for (const dialect of dialectsFrom(values.dialect)) results[dialect] = await measure(dialect);
+saveFigures('lineage', results);

@@ -12,8 +12,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
-import { postJson, REPO, startCairn, timeMany } from './harness.js';
+import { dialectsFrom, pgSchemaUrl, postJson, REPO, startCairn, timeMany } from './harness.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,7 +23,6 @@ const { values } = parseArgs({
 });
 const FILES = Number(values.files);
 const REPEAT = Number(values.repeat);
-const PG_URL = process.env['CAIRN_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 function fileBody(i: number): Buffer {
   // Distinct small files (a tokenizer folder, a sharded checkpoint index…): 1–8 KiB each.
@@ -52,20 +50,8 @@ async function uploadFolder(url: string, root: string): Promise<number> {
 }
 
 async function benchDialect(dialect: 'sqlite' | 'postgres'): Promise<void> {
-  let dbUrl: string | undefined;
-  let drop = async (): Promise<void> => undefined;
-  if (dialect === 'postgres') {
-    const schema = `bench_registry_${Date.now().toString(36)}`;
-    const u = new URL(PG_URL);
-    u.searchParams.set('schema', schema);
-    dbUrl = u.toString();
-    drop = async () => {
-      const client = new pg.Client({ connectionString: PG_URL });
-      await client.connect();
-      await client.query(`drop schema if exists "${schema}" cascade`);
-      await client.end();
-    };
-  }
+  const target = dialect === 'postgres' ? await pgSchemaUrl('registry') : undefined;
+  const dbUrl = target?.url;
   const server = await startCairn(dbUrl === undefined ? {} : { dbUrl });
   try {
     const api = `${server.url}/api/2.0/mlflow`;
@@ -106,11 +92,9 @@ async function benchDialect(dialect: 'sqlite' | 'postgres'): Promise<void> {
     );
   } finally {
     await server.stop();
-    await drop();
+    await target?.drop();
   }
 }
 
-const dialects =
-  values.dialect === 'both' ? (['sqlite', 'postgres'] as const) : [values.dialect as 'sqlite' | 'postgres'];
 console.log(`registry bench: ${os.cpus().length} CPUs, Node ${process.version}`);
-for (const dialect of dialects) await benchDialect(dialect);
+for (const dialect of dialectsFrom(values.dialect)) await benchDialect(dialect);

@@ -5,7 +5,7 @@
  *
  *   node --import tsx bench/tracking.bench.ts [--dialect sqlite|postgres|both] [--seconds 10]
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,7 +13,15 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { openDatabase } from '../packages/server/src/adapters/sql/database.js';
 import { createSqlStores } from '../packages/server/src/adapters/sql/sql-stores.js';
-import { loadFor, postJson, REPO, startCairn, timeMany } from './harness.js';
+import {
+  dialectsFrom,
+  loadFor,
+  pgSchemaUrl,
+  postJson,
+  saveFigures,
+  startCairn,
+  timeMany,
+} from './harness.js';
 
 const { values } = parseArgs({
   options: {
@@ -26,7 +34,6 @@ const { values } = parseArgs({
 const SECONDS = Number(values.seconds);
 const SEARCH_RUNS = Number(values.runs);
 const HISTORY_POINTS = Number(values['history-points']);
-const PG_URL = process.env['CAIRN_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const NOW = Date.now();
 
 function batchBody(runId: string, offset: number): string {
@@ -37,21 +44,6 @@ function batchBody(runId: string, offset: number): string {
     );
   }
   return `{"run_id":"${runId}","metrics":[${metrics.join(',')}],"params":[],"tags":[]}`;
-}
-
-async function pgSchemaUrl(name: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const schema = `bench_${name}_${Date.now().toString(36)}`;
-  const url = new URL(PG_URL);
-  url.searchParams.set('schema', schema);
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const client = new pg.Client({ connectionString: PG_URL });
-      await client.connect();
-      await client.query(`drop schema if exists "${schema}" cascade`);
-      await client.end();
-    },
-  };
 }
 
 /** The ceiling: 1000-metric batches straight into the store, no HTTP, one writer. */
@@ -304,18 +296,6 @@ async function measure(dialect: 'sqlite' | 'postgres'): Promise<Record<string, n
   return figures;
 }
 
-const dialects: Array<'sqlite' | 'postgres'> =
-  values.dialect === 'both' ? ['sqlite', 'postgres'] : [values.dialect as 'sqlite' | 'postgres'];
 const results: Record<string, Record<string, number>> = {};
-for (const dialect of dialects) results[dialect] = await measure(dialect);
-const out = path.join(REPO, 'bench/.work');
-mkdirSync(out, { recursive: true });
-writeFileSync(
-  path.join(out, 'tracking.json'),
-  JSON.stringify(
-    { at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, results },
-    null,
-    2,
-  ),
-);
-console.log(JSON.stringify(results, null, 2));
+for (const dialect of dialectsFrom(values.dialect)) results[dialect] = await measure(dialect);
+saveFigures('tracking', results);

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { mlflowBody, mlflowQuery, type MlflowFields } from '../../http/mlflow-request.js';
 import { CairnError, isCairnError } from '@cairn/contract';
 import type { RegisteredModelRecord } from './entities.js';
 import { mlflowModelVersion, mlflowRegisteredModel } from './mlflow-registry-json.js';
@@ -10,22 +11,9 @@ export interface MlflowRegistryRoutesOptions {
   versions: ModelVersionService;
 }
 
-type Fields = Record<string, unknown>;
-
-/** JSON body of a POST, PATCH or DELETE; MLflow's client sends an object. */
-function body(request: FastifyRequest): Fields {
-  const value = request.body;
-  if (value === undefined || value === null || value === '') return {};
-  if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new CairnError('INVALID_ARGUMENT', 'The request body must be a JSON object.');
-  }
-  return value as Fields;
-}
-
-/** MLflow's client sends GET parameters in the query string, lists as repeated keys. */
-function query(request: FastifyRequest): Fields {
-  return (request.query ?? {}) as Fields;
-}
+type Fields = MlflowFields;
+const body = mlflowBody;
+const query = mlflowQuery;
 
 /**
  * MLflow's SQL store treats deleting a tag or alias that is not there as

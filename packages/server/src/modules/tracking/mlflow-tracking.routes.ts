@@ -1,5 +1,5 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { CairnError } from '@cairn/contract';
+import type { FastifyPluginAsync } from 'fastify';
+import { mlflowBody, mlflowQuery, type MlflowFields } from '../../http/mlflow-request.js';
 import type { ArtifactService } from '../artifacts/index.js';
 import { metricHistoryBody } from './history-json.js';
 import { mlflowExperiment, mlflowRun, mlflowRunInfo } from './mlflow-json.js';
@@ -12,21 +12,9 @@ export interface MlflowTrackingRoutesOptions {
   artifacts: ArtifactService;
 }
 
-type Fields = Record<string, unknown>;
-
-/** JSON body of a POST; MLflow sends an object, possibly empty. */
-function body(request: FastifyRequest): Fields {
-  const value = request.body;
-  if (value === undefined || value === null || value === '') return {};
-  if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new CairnError('INVALID_ARGUMENT', 'The request body must be a JSON object.');
-  }
-  return value as Fields;
-}
-
-function query(request: FastifyRequest): Fields {
-  return (request.query ?? {}) as Fields;
-}
+type Fields = MlflowFields;
+const body = mlflowBody;
+const query = mlflowQuery;
 
 /** Older clients send `run_uuid`; MLflow accepts either. */
 const runIdOf = (fields: Fields): unknown => fields['run_id'] ?? fields['run_uuid'];
