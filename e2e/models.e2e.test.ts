@@ -119,10 +119,9 @@ describe('cairn models against a running server', () => {
     const list = await ok('models', 'ls');
     expect(list).toMatch(/NAME\s+LATEST\s+ALIASES\s+UPDATED/);
     expect(list).toMatch(/churn\s+2\s+-/);
-    expect(JSON.parse(await ok('models', 'ls', '--json')).models.map((m: any) => m.name)).toEqual([
-      'churn',
-      'linear',
-    ]);
+    expect(
+      JSON.parse(await ok('models', 'ls', '--json')).models.map((m: { name: string }) => m.name),
+    ).toEqual(['churn', 'linear']);
     const versions = await ok('models', 'versions', 'churn');
     expect(versions).toMatch(/VERSION\s+ALIASES\s+STAGE\s+FORMAT\s+FILES\s+SIZE/);
     expect(versions.indexOf('\n      2')).toBeLessThan(versions.indexOf('\n      1'));
@@ -148,7 +147,7 @@ describe('cairn models against a running server', () => {
     expect(history).toMatch(/champion\s+alias\s+2\s+\S+ \S+\s+now/);
     expect(history).toMatch(/champion\s+alias\s+1\s+\S+ \S+\s+\d{4}-/);
     const json = JSON.parse(await ok('models', 'alias-history', 'churn', '--json'));
-    expect(json.entries.map((e: any) => e.version)).toEqual([2, 1]);
+    expect(json.entries.map((e: { version: number }) => e.version)).toEqual([2, 1]);
     expect(await ok('models', 'history', 'churn', 'champion', '--at', '2001-01-01')).toContain(
       'No champion of churn at 2001-01-01.',
     );

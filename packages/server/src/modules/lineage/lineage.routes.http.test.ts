@@ -15,7 +15,14 @@ function expectSchema(schema: TSchema, body: unknown): void {
 }
 
 /** `kind:id -relation-> kind:id @depth`, sorted, for compact assertions. */
-const edgesOf = (graph: { edges: Array<{ from: any; to: any; relation: string; depth: number }> }) =>
+const edgesOf = (graph: {
+  edges: Array<{
+    from: { kind: string; id: string };
+    to: { kind: string; id: string };
+    relation: string;
+    depth: number;
+  }>;
+}) =>
   graph.edges
     .map((e) => `${e.from.kind}:${e.from.id} -${e.relation}-> ${e.to.kind}:${e.to.id} @${e.depth}`)
     .sort();

@@ -201,7 +201,9 @@ describeEachDatabase('native registry API /api/v1/models', ({ database }) => {
         { path: 'weights.bin', digest: sha256('weights v1'), sizeBytes: 10 },
       ]);
       // The manifest digest is sha256 over `path<TAB>digest\n` of the sorted files: clients can check it.
-      const manifest = files.body.files.map((f: any) => `${f.path}\t${f.digest}\n`).join('');
+      const manifest = files.body.files
+        .map((f: { path: string; digest: string }) => `${f.path}\t${f.digest}\n`)
+        .join('');
       expect(sha256(manifest)).toBe(v1.digest);
 
       // Overwriting the run's artifact never changes the registered bytes.
@@ -451,16 +453,25 @@ describeEachDatabase('native registry API /api/v1/models', ({ database }) => {
       expect(res.status).toBe(200);
       expectSchema(LineageGraph, res.body);
       expect(res.body.root).toEqual({ kind: 'model_version', id: v.versionId });
-      const edges = res.body.edges.map((e: any) => `${e.from.kind}:${e.relation}:${e.to.kind}`).sort();
+      const edges = res.body.edges
+        .map(
+          (e: { from: { kind: string }; relation: string; to: { kind: string } }) =>
+            `${e.from.kind}:${e.relation}:${e.to.kind}`,
+        )
+        .sort();
       expect(edges).toEqual([
         'code_version:source_code:run',
         'dataset:input:run',
         'run:parent:run',
         'run:produced:model_version',
       ]);
-      const run = res.body.nodes.find((n: any) => n.kind === 'run' && n.id === runId);
+      const run = res.body.nodes.find(
+        (n: { kind: string; id: string }) => n.kind === 'run' && n.id === runId,
+      );
       expect(run.label).toBe('train');
-      expect(res.body.nodes.some((n: any) => n.kind === 'run' && n.id === parentRunId)).toBe(true);
+      expect(
+        res.body.nodes.some((n: { kind: string; id: string }) => n.kind === 'run' && n.id === parentRunId),
+      ).toBe(true);
     });
   });
 
