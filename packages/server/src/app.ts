@@ -10,6 +10,7 @@ import { registerOpenApi } from './http/openapi.js';
 import { systemClock, type Clock } from './kernel/clock.js';
 import { ArtifactService, type BlobStore } from './modules/artifacts/index.js';
 import { mlflowArtifactsRoutes } from './modules/artifacts/mlflow-artifacts.routes.js';
+import { AccessControl } from './modules/governance/index.js';
 import { LineageService } from './modules/lineage/index.js';
 import { lineageRoutes } from './modules/lineage/lineage.routes.js';
 import {
@@ -39,6 +40,7 @@ export interface AppOverrides {
 }
 
 export interface Services {
+  access: AccessControl;
   experiments: ExperimentService;
   tracking: TrackingService;
   artifacts: ArtifactService;
@@ -74,7 +76,8 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
   const blobs = overrides.blobs ?? (await openBlobStore(config.blobUrl, config.s3));
 
   const stores = createSqlStores(database.db, database.helpers);
-  const transactor = createSqlTransactor(database);
+  const transactor = createSqlTransactor(database, clock);
+  const access = new AccessControl({ authEnabled: config.auth.enabled });
   const experiments = new ExperimentService({ store: stores.tracking, transactor, clock });
   const tracking = new TrackingService({ experiments, store: stores.tracking, transactor, clock });
   const artifacts = new ArtifactService({ blobs, index: stores.artifacts, transactor, clock });
@@ -106,7 +109,7 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
       sendError(request, reply, error);
     },
   });
-  const services: Services = { experiments, tracking, artifacts, lineage, models, versions, cards };
+  const services: Services = { access, experiments, tracking, artifacts, lineage, models, versions, cards };
   app.decorate('cairn', { config, services, database, blobs });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -13,8 +13,39 @@ export const ENV_VARS = {
   host: {
     name: 'CAIRN_HOST',
     flag: '--host',
-    description: 'Address to bind. Anything but a loopback address needs auth (a later release).',
+    description: 'Address to bind. Anything but a loopback address needs --auth.',
     default: '127.0.0.1',
+  },
+  auth: {
+    name: 'CAIRN_AUTH',
+    flag: '--auth',
+    description:
+      'Require a bearer token on every route but health, with roles per project. The first admin comes from CAIRN_ADMIN_TOKEN or `cairn admin bootstrap`.',
+    default: 'false',
+  },
+  adminToken: {
+    name: 'CAIRN_ADMIN_TOKEN',
+    description:
+      "With auth on and no users yet: becomes the first admin's token (at least 32 characters). Ignored once an admin exists.",
+    default: '(none)',
+  },
+  auditRetentionDays: {
+    name: 'CAIRN_AUDIT_RETENTION_DAYS',
+    description:
+      'Delete audit events older than this many days (never below the minimum). Empty keeps them forever.',
+    default: '(keep forever)',
+  },
+  auditMinRetentionDays: {
+    name: 'CAIRN_AUDIT_MIN_RETENTION_DAYS',
+    description:
+      'Audit events younger than this are never deleted, whatever asks. 180 days is the EU AI Act floor for logs of high-risk systems.',
+    default: '180',
+  },
+  auditKeyFile: {
+    name: 'CAIRN_AUDIT_KEY_FILE',
+    description:
+      'Ed25519 private key (PEM) that signs audit checkpoints; created on first start when missing. Share it between replicas.',
+    default: '<data-dir>/audit-signing-key.pem',
   },
   port: { name: 'CAIRN_PORT', flag: '--port', description: 'TCP port to listen on.', default: '5000' },
   dataDir: {

@@ -20,10 +20,26 @@ export interface CairnConfig {
   readonly s3: S3Options;
   readonly bodyLimitBytes: number;
   readonly logLevel: LogLevel;
+  readonly auth: AuthOptions;
+  readonly audit: AuditOptions;
+}
+
+export interface AuthOptions {
+  readonly enabled: boolean;
+  /** The first admin's token when auth is on and no user exists yet. */
+  readonly adminToken: string | undefined;
+}
+
+export interface AuditOptions {
+  /** Events older than this are deleted; undefined keeps them forever. */
+  readonly retentionDays: number | undefined;
+  /** Never delete younger events than this, whatever asks. */
+  readonly minRetentionDays: number;
+  readonly keyFile: string;
 }
 
 /** Values given on the command line; they win over the environment and the config file. */
-export type ConfigFlags = Partial<Record<'host' | 'port' | 'dataDir' | 'dbUrl' | 'blobUrl', string>>;
+export type ConfigFlags = Partial<Record<'host' | 'port' | 'dataDir' | 'dbUrl' | 'blobUrl' | 'auth', string>>;
 
 export interface LoadConfigOptions {
   flags?: ConfigFlags;
@@ -123,6 +139,32 @@ export function loadConfig(options: LoadConfigOptions = {}): CairnConfig {
     throw new CairnError('INVALID_ARGUMENT', `${logPick.source} must be one of ${LOG_LEVELS.join(', ')}`);
   }
 
+  const authPick = pick('auth', 'auth');
+  const authEnabled = authPick.value === undefined ? false : parseBool(authPick.value, authPick.source);
+  // A secret is read from the environment only, never from cairn.config.json.
+  const adminToken = env[ENV_VARS.adminToken.name] === '' ? undefined : env[ENV_VARS.adminToken.name];
+  if (adminToken !== undefined && adminToken.length < 32) {
+    throw new CairnError(
+      'INVALID_ARGUMENT',
+      'CAIRN_ADMIN_TOKEN must be at least 32 characters (try: openssl rand -hex 32)',
+    );
+  }
+  const minPick = pick('auditMinRetentionDays', 'auditMinRetentionDays');
+  const minRetentionDays = parseDays(minPick.value ?? ENV_VARS.auditMinRetentionDays.default, minPick.source);
+  const retentionPick = pick('auditRetentionDays', 'auditRetentionDays');
+  const retentionDays =
+    retentionPick.value === undefined ? undefined : parseDays(retentionPick.value, retentionPick.source);
+  if (retentionDays !== undefined && retentionDays < minRetentionDays) {
+    throw new CairnError(
+      'INVALID_ARGUMENT',
+      `${retentionPick.source} (${retentionDays} days) is below the audit minimum retention of ${minRetentionDays} days (${minPick.source}); audit events that young are never deleted.`,
+    );
+  }
+  const keyFile = path.resolve(
+    cwd,
+    pick('auditKeyFile', 'auditKeyFile').value ?? path.join(dataDir, 'audit-signing-key.pem'),
+  );
+
   return deepFreeze({
     host,
     port,
@@ -132,7 +174,17 @@ export function loadConfig(options: LoadConfigOptions = {}): CairnConfig {
     s3: { endpoint, region, forcePathStyle },
     bodyLimitBytes: Math.floor(bodyLimitMb * 1024 * 1024),
     logLevel,
+    auth: { enabled: authEnabled, adminToken },
+    audit: { retentionDays, minRetentionDays, keyFile },
   });
+}
+
+function parseDays(raw: string, source: string): number {
+  const days = Number(raw);
+  if (!Number.isFinite(days) || days < 0 || raw.trim() === '') {
+    throw new CairnError('INVALID_ARGUMENT', `${source} must be a number of days, got "${raw}"`);
+  }
+  return days;
 }
 
 function resolveSqlitePath(url: string, cwd: string): string {

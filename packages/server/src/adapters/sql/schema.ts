@@ -4,7 +4,113 @@ import type { Generated } from 'kysely';
 export interface ProjectsTable {
   project_id: string;
   name: string;
+  description: Generated<string>;
   created_ms: number;
+  created_by: Generated<string>;
+}
+
+export interface UsersTable {
+  user_id: string;
+  name: string;
+  display_name: string;
+  email: string;
+  is_admin: number;
+  disabled_ms: number | null;
+  created_ms: number;
+  created_by: string;
+}
+
+export interface ApiTokensTable {
+  token_id: string;
+  user_id: string;
+  name: string;
+  salt: string;
+  secret_hash: string;
+  created_ms: number;
+  expires_ms: number | null;
+  revoked_ms: number | null;
+  last_used_ms: number | null;
+}
+
+export interface RoleBindingsTable {
+  project_id: string;
+  user_id: string;
+  role: string;
+  created_ms: number;
+  created_by: string;
+}
+
+export interface ProjectPoliciesTable {
+  project_id: string;
+  version: number;
+  document: string;
+  source: string;
+  source_format: string;
+  comment: string;
+  created_ms: number;
+  created_by: string;
+}
+
+export interface PromotionRequestsTable {
+  request_id: string;
+  project_id: string;
+  model_id: string;
+  model_name: string;
+  version: number;
+  target_kind: string;
+  target: string;
+  requester: string;
+  reason: string;
+  status: string;
+  policy_version: number | null;
+  /** JSON text: the policy the request is judged by, frozen at creation. */
+  policy: string;
+  /** JSON text: the latest check results with their evidence. */
+  checks: string;
+  created_ms: number;
+  expires_ms: number;
+  decided_ms: number | null;
+  decided_by: string | null;
+  decision_comment: string | null;
+}
+
+export interface PromotionReviewsTable {
+  request_id: string;
+  reviewer: string;
+  decision: string;
+  comment: string;
+  created_ms: number;
+}
+
+export interface AuditEventsTable {
+  seq: number;
+  time_ms: number;
+  actor: string;
+  action: string;
+  outcome: string;
+  target_kind: string;
+  target_id: string;
+  project_id: string | null;
+  request_id: string | null;
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditHeadTable {
+  id: number;
+  last_seq: number;
+  last_hash: string;
+  first_seq: number;
+  anchor_hash: string;
+}
+
+export interface AuditCheckpointsTable {
+  seq: number;
+  hash: string;
+  time_ms: number;
+  key_id: string;
+  signature: string;
 }
 
 export interface SequencesTable {
@@ -225,4 +331,13 @@ export interface Database {
   model_label_history: ModelLabelHistoryTable;
   model_cards: ModelCardsTable;
   lineage_edges: LineageEdgesTable;
+  users: UsersTable;
+  api_tokens: ApiTokensTable;
+  role_bindings: RoleBindingsTable;
+  project_policies: ProjectPoliciesTable;
+  promotion_requests: PromotionRequestsTable;
+  promotion_reviews: PromotionReviewsTable;
+  audit_events: AuditEventsTable;
+  audit_head: AuditHeadTable;
+  audit_checkpoints: AuditCheckpointsTable;
 }

@@ -1,0 +1,1 @@
+export type { PromotionStore, PromotionStores } from './promotion.store.js';
