@@ -6,6 +6,11 @@ import { currentCaller, SYSTEM_CALLER } from './caller.js';
 /** The port every use case records its change through, inside its transaction. */
 export interface AuditRecorder {
   record(entry: AuditEntry): void;
+  /**
+   * For work batched across callers (group commit): the draft was stamped with
+   * its caller when the call arrived (`toDraft`), not when the batch commits.
+   */
+  recordDraft(draft: AuditDraft): void;
 }
 
 /** Part of the stores every transaction hands its use case. */
@@ -25,6 +30,10 @@ export class PendingAuditEvents implements AuditRecorder {
 
   record(entry: AuditEntry): void {
     this.drafts.push(toDraft(entry, this.clock.now()));
+  }
+
+  recordDraft(draft: AuditDraft): void {
+    this.drafts.push(draft);
   }
 
   get size(): number {
@@ -55,5 +64,8 @@ export function toDraft(entry: AuditEntry, time: number): AuditDraft {
 export const NO_AUDIT_OUTSIDE_TRANSACTION: AuditRecorder = {
   record(entry) {
     throw new CairnError('INTERNAL', `audit event ${entry.action} recorded outside a transaction`);
+  },
+  recordDraft(draft) {
+    throw new CairnError('INTERNAL', `audit event ${draft.action} recorded outside a transaction`);
   },
 };

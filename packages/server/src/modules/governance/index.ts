@@ -26,3 +26,5 @@ export type {
 export type { AuditStore, GovernanceStores, IdentityStore, PolicyStore } from './governance.store.js';
 export { isRole, LEAST_ROLE_FOR, PERMISSIONS, ROLE_PERMISSIONS, ROLES, rolesGrant } from './roles.js';
 export type { Permission, Role } from './roles.js';
+export { NOTHING_PROTECTED } from './protected-targets.js';
+export type { LabelTarget, ProtectedTargets } from './protected-targets.js';
