@@ -27,12 +27,21 @@ export interface ServerProcess {
 }
 
 /** Starts `cairn server` from the built CLI as its own process, like a user would. */
-export async function startCairn(options: { dbUrl?: string; dataDir?: string }): Promise<ServerProcess> {
+export async function startCairn(options: {
+  dbUrl?: string;
+  dataDir?: string;
+  env?: Record<string, string>;
+  /** Extra `cairn server` flags, e.g. `--auth`. */
+  flags?: string[];
+  /** Another build's CLI entry (a baseline checkout), instead of this repository's. */
+  cliEntry?: string;
+}): Promise<ServerProcess> {
   const port = await freePort();
   const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-'));
   const args = [
-    path.join(REPO, 'packages/cli/bin/cairn.js'),
+    options.cliEntry ?? path.join(REPO, 'packages/cli/bin/cairn.js'),
     'server',
+    ...(options.flags ?? []),
     '--port',
     String(port),
     '--data-dir',
@@ -40,7 +49,7 @@ export async function startCairn(options: { dbUrl?: string; dataDir?: string }):
   ];
   if (options.dbUrl !== undefined) args.push('--db-url', options.dbUrl);
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, CAIRN_LOG_LEVEL: 'warn' },
+    env: { ...process.env, CAIRN_LOG_LEVEL: 'warn', ...options.env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
@@ -67,8 +76,10 @@ export async function startCairn(options: { dbUrl?: string; dataDir?: string }):
   };
 }
 
-export async function postJson(url: string, body: string): Promise<unknown> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+export async function postJson(url: string, body: string, token?: string): Promise<unknown> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
+  const res = await fetch(url, { method: 'POST', headers, body });
   const text = await res.text();
   if (!res.ok) throw new Error(`${url} → ${res.status}: ${text.slice(0, 300)}`);
   return text === '' ? {} : JSON.parse(text);
