@@ -14,11 +14,12 @@ export interface RunningServer {
 
 /** Builds the app, listens, and closes cleanly on SIGINT/SIGTERM. */
 export async function startServer(config: CairnConfig, overrides: AppOverrides = {}): Promise<RunningServer> {
-  if (!LOOPBACK.has(config.host)) {
+  if (!LOOPBACK.has(config.host) && !config.auth.enabled) {
     throw new CairnError(
       'INVALID_ARGUMENT',
-      `Refusing to bind ${config.host}: Cairn only listens on a loopback address until authentication is configured. ` +
-        'Use --host 127.0.0.1 and put a reverse proxy in front, or enable auth when it is available.',
+      `Refusing to bind ${config.host} with authentication off: anyone who can reach it could change everything. ` +
+        'Turn authentication on (--auth or CAIRN_AUTH=true, with CAIRN_ADMIN_TOKEN set for the first admin), ' +
+        'or bind a loopback address such as 127.0.0.1.',
     );
   }
   const app = await buildApp(config, overrides);

@@ -6,6 +6,7 @@ interface ServerFlags {
   dataDir?: string;
   dbUrl?: string;
   blobUrl?: string;
+  auth?: boolean;
 }
 
 export async function serverCommand(flags: ServerFlags, _command: Command): Promise<void> {
@@ -17,6 +18,7 @@ export async function serverCommand(flags: ServerFlags, _command: Command): Prom
       ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }),
       ...(flags.dbUrl === undefined ? {} : { dbUrl: flags.dbUrl }),
       ...(flags.blobUrl === undefined ? {} : { blobUrl: flags.blobUrl }),
+      ...(flags.auth === true ? { auth: 'true' } : {}),
     },
   });
   const server = await startServer(config);
@@ -24,6 +26,7 @@ export async function serverCommand(flags: ServerFlags, _command: Command): Prom
     `Cairn ${server.url}\n` +
       `  metadata  ${config.dbUrl.replace(/\/\/([^:@/]+):([^@/]+)@/, '//$1:***@')}\n` +
       `  blobs     ${config.blobUrl}\n` +
-      `  MLflow    export MLFLOW_TRACKING_URI=${server.url}\n`,
+      `  MLflow    export MLFLOW_TRACKING_URI=${server.url}\n` +
+      `  auth      ${config.auth.enabled ? 'on: every route but health needs a token (CAIRN_TOKEN, MLFLOW_TRACKING_TOKEN)' : 'off: local mode, loopback only'}\n`,
   );
 }

@@ -19,6 +19,11 @@ export function reportError(error: unknown, stderr: NodeJS.WritableStream = proc
   if (isCairnError(error)) {
     stderr.write(`Error: ${HEADLINES[error.code] ?? error.code} (${error.code})\n  ${error.message}\n`);
     if (error.requestId !== undefined) stderr.write(`  request id: ${error.requestId}\n`);
+    if (error.code === 'UNAUTHENTICATED') {
+      stderr.write(
+        '  Set CAIRN_TOKEN to your API token (a Cairn admin creates one: cairn tokens create --user NAME).\n',
+      );
+    }
     if (error.code === 'UNAVAILABLE') {
       stderr.write(
         '  Is the server running? Start one with `npx cairn server`, or point --url / CAIRN_URL at it.\n',
