@@ -28,6 +28,7 @@ import {
   type NodeKind,
   type NodeRef,
 } from '../packages/server/src/modules/lineage/index.js';
+import { AccessControl } from '../packages/server/src/modules/governance/index.js';
 import { TRACKING_NODE_KINDS, TrackingNodeDescriber } from '../packages/server/src/modules/tracking/index.js';
 import { dialectsFrom, PG_URL, pgSchemaUrl, saveFigures, timeMany } from './harness.js';
 
@@ -323,7 +324,11 @@ async function measure(dialect: 'sqlite' | 'postgres'): Promise<Record<string, n
     }
 
     const stores = createSqlStores(database.db, database.helpers);
-    const lineage = new LineageService({ store: stores.lineage, clock: { now: () => Date.now() } });
+    const lineage = new LineageService({
+      store: stores.lineage,
+      clock: { now: () => Date.now() },
+      access: new AccessControl({ authEnabled: false }),
+    });
     const trackingNodes = new TrackingNodeDescriber(stores.tracking);
     for (const kind of TRACKING_NODE_KINDS) lineage.registerDescriber(kind, trackingNodes);
     lineage.registerDescriber('model_version', modelVersionDescriber(database));

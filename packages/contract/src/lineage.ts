@@ -52,6 +52,13 @@ export const LineageNode = Type.Object({
     description:
       "Kind-specific JSON values, e.g. a run's status and times. Empty when the entity is unknown.",
   }),
+  redacted: Type.Optional(
+    Type.Boolean({
+      description:
+        'True when the node belongs to a project the caller may not read: only its kind and id are shown ' +
+        '(the label is the id, attributes are empty), so the shape of the graph stays whole.',
+    }),
+  ),
 });
 export type LineageNode = Static<typeof LineageNode>;
 

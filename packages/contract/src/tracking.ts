@@ -55,6 +55,9 @@ export type KeyValue = Static<typeof KeyValue>;
 export const Experiment = Type.Object({
   experimentId: Type.String(),
   name: Type.String(),
+  project: Type.Optional(
+    Type.String({ description: 'The project the experiment belongs to (its permission boundary).' }),
+  ),
   artifactLocation: Type.String(),
   lifecycleStage: Type.Union(LIFECYCLE_STAGES.map((s) => Type.Literal(s))),
   creationTime: Type.Integer(),
@@ -165,6 +168,13 @@ export const CreateExperimentRequest = Type.Object(
     name: Type.String(),
     artifactLocation: Type.Optional(Type.String()),
     tags: Type.Optional(StringMap),
+    project: Type.Optional(
+      Type.String({
+        description:
+          'The project to create the experiment in (default `default`); needs the editor role there. ' +
+          'Experiments never move between projects.',
+      }),
+    ),
   },
   strict,
 );

@@ -5,6 +5,8 @@ export interface CreateExperimentInput {
   name: string;
   artifactLocation?: string;
   tags?: Record<string, string>;
+  /** The project to create it in (default `default`); needs the editor role there. */
+  project?: string;
 }
 
 export interface ListExperimentsOptions {

@@ -43,13 +43,14 @@ export async function listExperiments(flags: ListFlags, command: Command): Promi
 
 export async function createExperiment(
   name: string,
-  flags: { artifactLocation?: string; json?: boolean },
+  flags: { artifactLocation?: string; project?: string; json?: boolean },
   command: Command,
 ): Promise<void> {
   const cairn = clientFor(command);
   const experiment = await cairn.experiments.create({
     name,
     ...(flags.artifactLocation === undefined ? {} : { artifactLocation: flags.artifactLocation }),
+    ...(flags.project === undefined ? {} : { project: flags.project }),
   });
   if (flags.json === true) printJson(experiment);
   else printLine(`Created experiment ${experiment.experimentId} "${experiment.name}"`);

@@ -2,6 +2,14 @@ import type { Readable } from 'node:stream';
 import { CairnError } from '@cairn/contract';
 import type { Clock } from '../../kernel/clock.js';
 import type { Transactor } from '../../kernel/transactor.js';
+import type { AccessControl, AuditStores, Permission } from '../governance/index.js';
+import {
+  artifactTarget,
+  ownerProject,
+  requireArtifactAccess,
+  type ArtifactOwner,
+  type ArtifactOwnerResolver,
+} from './artifact-access.js';
 import type { ArtifactFile, ArtifactIndexStore, ArtifactStores } from './artifact-index.store.js';
 import { ancestorsOf, baseName, joinArtifactPath, normalizeArtifactPath } from './artifact-path.js';
 import type { BlobStore } from './blob.store.js';
@@ -23,14 +31,21 @@ export interface ArtifactDownload {
 export interface ArtifactServiceDeps {
   blobs: BlobStore;
   index: ArtifactIndexStore;
-  transactor: Transactor<ArtifactStores>;
+  transactor: Transactor<ArtifactStores & AuditStores>;
   clock: Clock;
+  access: AccessControl;
+  /** Maps a path to the project (or staging area) that owns it; see ArtifactOwner. */
+  ownerOf: ArtifactOwnerResolver;
 }
 
 /**
  * Artifacts are files at paths, each a pointer to a content-addressed blob.
  * The bytes are written before the transaction that indexes them: a failed
  * transaction leaves only an unreferenced blob, never a dangling path.
+ * Every operation checks the caller's permission on the path's owner first
+ * (reads need `read`, uploads and deletes `write`), so the MLflow artifact
+ * proxy, the native run routes and the registry's file routes obey the same
+ * rules.
  */
 export class ArtifactService {
   private readonly mounts = new Map<string, ReadOnlyArtifactTree>();
@@ -59,6 +74,13 @@ export class ArtifactService {
     );
   }
 
+  /** Checks the caller may act on the path; returns its owner for the audit event. */
+  private async authorize(path: string, permission: Permission, action: string): Promise<ArtifactOwner> {
+    const owner = await this.deps.ownerOf(path);
+    requireArtifactAccess(this.deps.access, owner, { permission, action, path });
+    return owner;
+  }
+
   private async getFile(path: string): Promise<ArtifactFile | undefined> {
     const mount = this.mounted(path);
     if (mount === undefined) return this.deps.index.getFile(path);
@@ -85,6 +107,7 @@ export class ArtifactService {
     const path = normalizeArtifactPath(rawPath);
     if (path === '')
       throw new CairnError('INVALID_ARGUMENT', 'path must name a file, not the root', { field: 'path' });
+    const owner = await this.authorize(path, 'write', 'artifacts.upload');
     this.refuseMounted(path);
     if (await this.deps.index.isDir(path)) {
       throw new CairnError('INVALID_ARGUMENT', `"${path}" is a folder; upload to a path inside it`, {
@@ -109,16 +132,27 @@ export class ArtifactService {
       sizeBytes: stored.sizeBytes,
       createdAt: this.deps.clock.now(),
     };
-    await this.deps.transactor.run(({ artifacts }) => artifacts.putFile(file));
+    await this.deps.transactor.run(async ({ artifacts, audit }) => {
+      await artifacts.putFile(file);
+      audit.record({
+        action: 'artifacts.upload',
+        target: artifactTarget(path),
+        projectId: ownerProject(owner),
+        details: { digest: file.digest, sizeBytes: file.sizeBytes },
+      });
+    });
     return file;
   }
 
   async stat(rawPath: unknown): Promise<ArtifactFile | undefined> {
-    return this.getFile(normalizeArtifactPath(rawPath));
+    const path = normalizeArtifactPath(rawPath);
+    await this.authorize(path, 'read', 'artifacts.get');
+    return this.getFile(path);
   }
 
   async download(rawPath: unknown): Promise<ArtifactDownload> {
     const path = normalizeArtifactPath(rawPath);
+    await this.authorize(path, 'read', 'artifacts.download');
     const file = await this.getFile(path);
     if (file === undefined) {
       const isDir = path !== '' && (await this.isDir(path));
@@ -139,6 +173,7 @@ export class ArtifactService {
     const root = options.root === undefined ? '' : normalizeArtifactPath(options.root, 'root');
     const relative = normalizeArtifactPath(options.path);
     const dir = joinArtifactPath(root, relative);
+    await this.authorize(dir, 'read', 'artifacts.list');
     const single = dir === '' ? undefined : await this.getFile(dir);
     if (single !== undefined) return [];
     const listing = await this.listDir(dir);
@@ -158,6 +193,7 @@ export class ArtifactService {
 
   async listTree(rawPath: unknown): Promise<ArtifactFile[]> {
     const path = normalizeArtifactPath(rawPath);
+    await this.authorize(path, 'read', 'artifacts.list');
     const mount = this.mounted(path);
     if (mount === undefined) return this.deps.index.listTree(path);
     const files = await mount.tree.listTree(mount.rest);
@@ -168,8 +204,20 @@ export class ArtifactService {
     const path = normalizeArtifactPath(rawPath);
     if (path === '')
       throw new CairnError('INVALID_ARGUMENT', 'refusing to delete the artifact root', { field: 'path' });
+    const owner = await this.authorize(path, 'write', 'artifacts.delete');
     this.refuseMounted(path);
-    const removed = await this.deps.transactor.run(({ artifacts }) => artifacts.deleteTree(path));
+    const removed = await this.deps.transactor.run(async ({ artifacts, audit }) => {
+      const count = await artifacts.deleteTree(path);
+      if (count > 0) {
+        audit.record({
+          action: 'artifacts.delete',
+          target: artifactTarget(path),
+          projectId: ownerProject(owner),
+          details: { files: count },
+        });
+      }
+      return count;
+    });
     if (removed === 0) throw new CairnError('NOT_FOUND', `no artifact at "${path}"`, { field: 'path' });
     return removed;
   }

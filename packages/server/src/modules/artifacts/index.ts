@@ -8,6 +8,7 @@ export type {
 } from './artifact-index.store.js';
 export { ArtifactService } from './artifacts.service.js';
 export type { ReadOnlyArtifactTree } from './read-only-tree.js';
+export type { ArtifactOwner, ArtifactOwnerResolver } from './artifact-access.js';
 export type { ArtifactDownload, ArtifactEntryRecord, ArtifactServiceDeps } from './artifacts.service.js';
 export { normalizeArtifactPath, joinArtifactPath, parentOf, ancestorsOf, baseName } from './artifact-path.js';
 export { sendArtifact } from './mlflow-artifacts.routes.js';

@@ -5,6 +5,8 @@ import type { AttributeValue, NodeDescription } from './node-describer.js';
 export interface LineageNode extends NodeRef {
   label: string;
   attributes: Readonly<Record<string, AttributeValue>>;
+  /** Set when the caller may not read the node's project: only kind and id are shown. */
+  redacted?: true;
 }
 
 export interface LineageGraphEdge {
@@ -48,15 +50,23 @@ export function idsByKind(nodes: readonly NodeRef[]): Map<NodeKind, string[]> {
   return groups;
 }
 
-/** Joins a walk with the descriptions; an undescribed node is labelled by its id. */
+/**
+ * Joins a walk with the descriptions; an undescribed node is labelled by its
+ * id. A node `visible` refuses is redacted: kept (the graph's shape stays
+ * whole) but with nothing beyond its kind and id.
+ */
 export function buildGraph(options: {
   root: NodeRef;
   walk: WalkResult;
   descriptions: ReadonlyMap<NodeKind, ReadonlyMap<string, NodeDescription>>;
+  visible?: (description: NodeDescription) => boolean;
 }): LineageGraph {
-  const { root, walk, descriptions } = options;
+  const { root, walk, descriptions, visible = () => true } = options;
   const nodes = nodesOf(root, walk).map((node): LineageNode => {
     const description = descriptions.get(node.kind)?.get(node.id);
+    if (description !== undefined && !visible(description)) {
+      return { kind: node.kind, id: node.id, label: node.id, attributes: {}, redacted: true };
+    }
     return {
       kind: node.kind,
       id: node.id,

@@ -21,6 +21,8 @@ export function checkNode(raw: { kind: unknown; id: unknown }): NodeRef {
   if (raw.id.length > MAX_ID_LENGTH) {
     throw invalid('id', `is ${raw.id.length} characters long; the limit is ${MAX_ID_LENGTH}`);
   }
+  // PostgreSQL text cannot hold NUL: refused here, the walk would otherwise fail with a 500.
+  if (raw.id.includes('\u0000')) throw invalid('id', 'must not contain NUL characters');
   return { kind: raw.kind, id: raw.id };
 }
 

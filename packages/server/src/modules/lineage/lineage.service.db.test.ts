@@ -3,6 +3,7 @@ import { isCairnError } from '@cairn/contract';
 import { describe, expect, it } from 'vitest';
 import { createSqlStores, createSqlTransactor } from '../../adapters/sql/sql-stores.js';
 import { describeEachDatabase } from '../../testing/test-databases.js';
+import { AccessControl } from '../governance/index.js';
 import type { LineageEdge, NodeKind, NodeRef } from './entities.js';
 import { LineageService } from './lineage.service.js';
 import type { NodeDescriber } from './node-describer.js';
@@ -26,7 +27,8 @@ class CountingDescriber implements NodeDescriber {
 
 describeEachDatabase('LineageService', ({ database }) => {
   const stores = () => createSqlStores(database().db, database().helpers);
-  const service = () => new LineageService({ store: stores().lineage, clock });
+  const access = new AccessControl({ authEnabled: false });
+  const service = () => new LineageService({ store: stores().lineage, clock, access });
   const ref = (kind: NodeKind, name: string, prefix: string): NodeRef => ({ kind, id: `${prefix}-${name}` });
   const edge = (from: NodeRef, relation: LineageEdge['relation'], to: NodeRef): LineageEdge => ({
     from,

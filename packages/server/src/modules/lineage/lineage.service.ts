@@ -1,5 +1,6 @@
 import { CairnError, LINEAGE_LIMITS, type OpenLineageRunEvent } from '@cairn/contract';
 import type { Clock } from '../../kernel/clock.js';
+import type { AccessControl } from '../governance/index.js';
 import type { Direction, NodeKind, NodeRef } from './entities.js';
 import { buildGraph, idsByKind, nodesOf, type LineageGraph } from './lineage-graph.js';
 import { checkDepth, checkDirection, checkNode } from './lineage-validation.js';
@@ -15,6 +16,7 @@ export interface LineageServiceDeps {
   /** For reads; writes happen in other modules' transactions (recordEdges). */
   store: LineageStore;
   clock: Clock;
+  access: AccessControl;
   openLineage?: { namespace?: string; producer?: string };
 }
 
@@ -28,6 +30,13 @@ export interface RawNode {
  * Lineage reads: walks of the graph other modules record, labelled by the
  * describers those modules register. An unknown node is not an error: it
  * stands alone in its graph, labelled by its id.
+ *
+ * Permissions: the caller must be able to read the start node's project
+ * (describers report each node's project). A walk crosses projects — a
+ * dataset logged in one project feeds a model registered in another — so
+ * nodes of projects the caller cannot read are kept but redacted to their
+ * kind and id: the caller learns that an upstream step exists (which an
+ * auditor of the model needs) but not its name, status or attributes.
  */
 export class LineageService {
   private readonly describers = new Map<NodeKind, NodeDescriber>();
@@ -82,7 +91,22 @@ export class LineageService {
   ): Promise<LineageGraph> {
     const result = await this.deps.store.walk(root, { ...walk, maxEdges: LINEAGE_LIMITS.maxEdges });
     const descriptions = await this.describe(result, root);
-    return buildGraph({ root, walk: result, descriptions });
+    const { access } = this.deps;
+    const rootProject = descriptions.get(root.kind)?.get(root.id)?.projectId;
+    if (rootProject !== undefined && rootProject !== null) {
+      access.require('read', rootProject, {
+        action: 'lineage.read',
+        target: { kind: root.kind, id: root.id },
+      });
+    }
+    const readable = new Map<string, boolean>();
+    const visible = ({ projectId }: NodeDescription): boolean => {
+      if (projectId === undefined || projectId === null) return true;
+      let allowed = readable.get(projectId);
+      if (allowed === undefined) readable.set(projectId, (allowed = access.can('read', projectId)));
+      return allowed;
+    };
+    return buildGraph({ root, walk: result, descriptions, visible });
   }
 
   /** One describe call per kind present, all at once: a graph costs a query per kind, not per node. */

@@ -7,6 +7,11 @@ export type AttributeValue = unknown;
 export interface NodeDescription {
   label: string;
   attributes: Readonly<Record<string, AttributeValue>>;
+  /**
+   * The project the node belongs to, for permission checks; never sent.
+   * Null or absent for nodes no project owns (a git commit).
+   */
+  projectId?: string | null;
 }
 
 /**

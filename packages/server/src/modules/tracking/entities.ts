@@ -1,5 +1,8 @@
 import type { LifecycleStage, RunStatus, ViewType } from '@cairn/contract';
 
+/** The experiment tag MLflow clients name a project with on `experiments/create` (kept as a tag too). */
+export const PROJECT_TAG = 'cairn.project';
+
 /** Domain records. Metric values are plain numbers here; NaN and ±Infinity included. */
 export interface ExperimentRecord {
   experimentId: string;

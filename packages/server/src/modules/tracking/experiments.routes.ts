@@ -47,11 +47,12 @@ export const experimentRoutes: FastifyPluginAsync<NativeRoutesOptions> = async (
       },
     },
     async (request, reply) => {
-      const { name, artifactLocation, tags } = request.body;
+      const { name, artifactLocation, tags, project } = request.body;
       const experiment = await experiments.createExperiment({
         name,
         artifactLocation,
         tags: keyValueList(tags),
+        project,
       });
       return reply.status(201).send(nativeExperiment(experiment));
     },

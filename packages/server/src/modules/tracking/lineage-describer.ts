@@ -7,7 +7,9 @@ export const TRACKING_NODE_KINDS = ['run', 'dataset', 'code_version'] as const s
 const SHORT_COMMIT = 12;
 
 /**
- * Labels and details of tracking's lineage nodes, one batched read per kind.
+ * Labels and details of tracking's lineage nodes, one batched read per kind,
+ * with the project each belongs to (a dataset: its experiment's) so lineage
+ * can redact what the caller may not read.
  * Registered with the lineage service in app.ts; the attribute names are the
  * ones the OpenLineage export reads (modules/lineage/openlineage.ts).
  */
@@ -24,12 +26,17 @@ export class TrackingNodeDescriber implements NodeDescriber {
 
   private async runs(ids: readonly string[]): Promise<Map<string, NodeDescription>> {
     const infos = await this.store.getRunInfos(ids);
-    const experiments = await this.store.getExperimentNames([...new Set(infos.map((i) => i.experimentId))]);
+    const experimentIds = [...new Set(infos.map((i) => i.experimentId))];
+    const [experiments, projects] = await Promise.all([
+      this.store.getExperimentNames(experimentIds),
+      this.store.getExperimentProjects(experimentIds),
+    ]);
     return new Map(
       infos.map((info) => [
         info.runId,
         {
           label: info.runName,
+          projectId: projects.get(info.experimentId) ?? null,
           attributes: {
             experimentId: info.experimentId,
             experimentName: experiments.get(info.experimentId) ?? null,
@@ -46,11 +53,15 @@ export class TrackingNodeDescriber implements NodeDescriber {
 
   private async datasets(ids: readonly string[]): Promise<Map<string, NodeDescription>> {
     const datasets = await this.store.getDatasets(ids);
+    const projects = await this.store.getExperimentProjects([
+      ...new Set(datasets.map((d) => d.experimentId)),
+    ]);
     return new Map(
       datasets.map((d) => [
         d.datasetId,
         {
           label: d.name,
+          projectId: projects.get(d.experimentId) ?? null,
           attributes: {
             name: d.name,
             digest: d.digest,

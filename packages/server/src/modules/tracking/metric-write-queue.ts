@@ -1,8 +1,15 @@
+import type { AuditDraft } from '../governance/index.js';
 import type { MetricPoint } from './entities.js';
 
 export interface MetricWrite {
   runId: string;
   metrics: MetricPoint[];
+  /**
+   * The call's audit event, stamped with its caller and time when the call
+   * arrived: the group commits later, in whichever caller's async context
+   * happened to start the drain.
+   */
+  audit?: AuditDraft | undefined;
 }
 
 interface Pending extends MetricWrite {
@@ -16,7 +23,8 @@ interface Pending extends MetricWrite {
  * the next transaction. Eight clients calling `log-metric` thus cost one
  * transaction per round instead of eight — on PostgreSQL, where every
  * statement is a round trip, that is most of the cost. Each caller still
- * hears back only after its points are committed.
+ * hears back only after its points are committed, with its own audit event
+ * in the same transaction.
  */
 export class MetricWriteQueue {
   private pending: Pending[] = [];
@@ -27,9 +35,9 @@ export class MetricWriteQueue {
     private readonly maxPointsPerCommit = 20_000,
   ) {}
 
-  write(runId: string, metrics: MetricPoint[]): Promise<void> {
+  write(runId: string, metrics: MetricPoint[], audit?: AuditDraft): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ runId, metrics, resolve, reject });
+      this.pending.push({ runId, metrics, audit, resolve, reject });
       if (!this.draining) void this.drain();
     });
   }
@@ -40,7 +48,7 @@ export class MetricWriteQueue {
       while (this.pending.length > 0) {
         const group = this.takeGroup();
         try {
-          await this.commit(group.map(({ runId, metrics }) => ({ runId, metrics })));
+          await this.commit(group.map(({ runId, metrics, audit }) => ({ runId, metrics, audit })));
           for (const item of group) item.resolve();
         } catch (error) {
           for (const item of group) item.reject(error);

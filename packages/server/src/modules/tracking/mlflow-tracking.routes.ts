@@ -190,7 +190,7 @@ export const mlflowTrackingRoutes: FastifyPluginAsync<MlflowTrackingRoutesOption
   // artifacts of a run (listing only; bytes go through mlflow-artifacts)
   app.get('/artifacts/list', async (request) => {
     const q = query(request);
-    const info = await tracking.getRunInfo(runIdOf(q));
+    const info = await tracking.getRunInfo(runIdOf(q), { permission: 'read', action: 'artifacts.list' });
     const root = tracking.artifactRootOf(info);
     const entries = await artifacts.list({ root, path: q['path'] });
     return {

@@ -25,6 +25,7 @@ export function nativeExperiment(e: ExperimentRecord): Experiment {
   return {
     experimentId: e.experimentId,
     name: e.name,
+    project: e.projectId,
     artifactLocation: e.artifactLocation,
     lifecycleStage: e.lifecycleStage,
     creationTime: e.creationTime,

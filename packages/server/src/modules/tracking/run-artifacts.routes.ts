@@ -39,7 +39,10 @@ export const runArtifactRoutes: FastifyPluginAsync<NativeRoutesOptions> = async 
       },
     },
     async (request) => {
-      const info = await tracking.getRunInfo(request.params.runId);
+      const info = await tracking.getRunInfo(request.params.runId, {
+        permission: 'read',
+        action: 'artifacts.list',
+      });
       const entries = await artifacts.list({ root: tracking.artifactRootOf(info), path: request.query.path });
       return { rootUri: info.artifactUri, files: entries.map(nativeArtifactEntry) };
     },
@@ -57,7 +60,10 @@ export const runArtifactRoutes: FastifyPluginAsync<NativeRoutesOptions> = async 
       },
     },
     async (request, reply) => {
-      const info = await tracking.getRunInfo(request.params.runId);
+      const info = await tracking.getRunInfo(request.params.runId, {
+        permission: 'read',
+        action: 'artifacts.download',
+      });
       const path = artifactFilePath(request.params['*']);
       return sendArtifact(reply, artifacts, joinArtifactPath(tracking.artifactRootOf(info), path));
     },
@@ -83,7 +89,7 @@ export const runArtifactRoutes: FastifyPluginAsync<NativeRoutesOptions> = async 
         },
       },
       async (request, reply) => {
-        const info = await tracking.getActiveRun(request.params.runId);
+        const { info } = await tracking.writableRun(request.params.runId, 'artifacts.upload');
         const root = tracking.artifactRootOf(info);
         const path = artifactFilePath(request.params['*']);
         const body = (request.body as Readable | undefined) ?? Readable.from([]);

@@ -3,16 +3,20 @@ import type { Clock } from '../../kernel/clock.js';
 import { newRunId } from '../../kernel/ids.js';
 import type { Transactor } from '../../kernel/transactor.js';
 import {
+  toDraft,
+  type AccessControl,
+  type AuditEntry,
+  type AuditStores,
+  type Permission,
+} from '../governance/index.js';
+import {
   DEFAULT_EXPERIMENT_ID,
-  lifecycleStagesFor,
   runArtifactUri,
   type MetricPoint,
   type Page,
   type RunInfoRecord,
   type RunRecord,
 } from './entities.js';
-import { parseRunOrderBy } from './order-by.js';
-import { decodePageToken, encodePageToken } from './page-token.js';
 import { MetricWriteQueue } from './metric-write-queue.js';
 import {
   appendLoggedModel,
@@ -24,9 +28,11 @@ import {
   type RawBatch,
 } from './run-data-rules.js';
 import { generateRunName } from './run-names.js';
-import { parseRunFilter } from './search-filter.js';
+import { batchDetails, inputDetails, loggedModelDetails, metricDetails, runTarget } from './run-audit.js';
 import type { ExperimentService } from './experiments.service.js';
-import { checkStringList, invalid, type SearchOptions } from './search-options.js';
+import { artifactRootIn, RunAccess, runNotFound, type CheckedRun } from './run-access.js';
+import { RunQueries } from './run-queries.js';
+import { invalid, type SearchOptions } from './search-options.js';
 import {
   recordInputEdges,
   recordRunTagEdges,
@@ -40,33 +46,49 @@ import {
   checkId,
   checkKey,
   checkKeyValue,
-  checkMaxResults,
   checkMetric,
   checkOptionalInteger,
   checkOptionalString,
   checkRunStatus,
-  checkString,
-  checkViewType,
 } from './validation.js';
 
 export interface TrackingServiceDeps {
   experiments: ExperimentService;
   /** For reads outside a transaction. */
   store: TrackingStore;
-  /** Run changes record their lineage edges in the same transaction. */
-  transactor: Transactor<RunChangeStores>;
+  /** Run changes record their lineage edges and audit event in the same transaction. */
+  transactor: Transactor<RunChangeStores & AuditStores>;
   clock: Clock;
+  access: AccessControl;
+}
+
+/** What a write to a run is, for its permission check and its audit event. */
+interface RunChange {
+  action: string;
+  details: Record<string, unknown>;
 }
 
 export type { RawBatch, SearchOptions };
 
-/** Run use cases. Validation of values, lifecycle rules and limits live here. */
+/**
+ * Run use cases. Validation of values, lifecycle rules and limits live here;
+ * so do the permission checks (in the run's project, before any transaction)
+ * and the audit event of every change (inside its transaction).
+ */
 export class TrackingService {
   private readonly metricWrites: MetricWriteQueue;
+  private readonly runs: RunAccess;
+  private readonly queries: RunQueries;
 
   constructor(private readonly deps: TrackingServiceDeps) {
+    const { store, access, experiments } = deps;
+    this.runs = new RunAccess({ store, access, projects: experiments.projects });
+    this.queries = new RunQueries({ store, access, projects: experiments.projects, runs: this.runs });
     this.metricWrites = new MetricWriteQueue((writes) =>
-      deps.transactor.run(({ tracking }) => tracking.writeMetrics(writes)),
+      deps.transactor.run(async ({ tracking, audit }) => {
+        await tracking.writeMetrics(writes);
+        for (const write of writes) if (write.audit !== undefined) audit.recordDraft(write.audit);
+      }),
     );
   }
 
@@ -102,13 +124,11 @@ export class TrackingService {
     }
     if (runName === undefined || runName === '') runName = nameTag?.value ?? generateRunName();
     if (nameTag === undefined) tags.push({ key: RUN_TAGS.runName, value: runName });
-    const userId =
-      checkOptionalString(input.userId, 'user_id', 256) ??
-      tags.find((t) => t.key === RUN_TAGS.user)?.value ??
-      'unknown';
+    const userId = this.runs.runUser(checkOptionalString(input.userId, 'user_id', 256), tags);
     const startTime = checkOptionalInteger(input.startTime, 'start_time') ?? this.deps.clock.now();
 
-    const experiment = await this.deps.experiments.getExperiment(experimentId);
+    const experiment = await this.deps.experiments.loadExperiment(experimentId);
+    this.deps.experiments.authorize(experiment, 'write', 'runs.create');
     this.deps.experiments.assertActiveExperiment(experiment);
     const parentRunId = tags.find((t) => t.key === RUN_TAGS.parentRunId)?.value;
     if (parentRunId !== undefined && (await this.store.getRunInfo(parentRunId)) === undefined) {
@@ -130,7 +150,14 @@ export class TrackingService {
     await this.deps.transactor.run(async (stores) => {
       await stores.tracking.insertRun(info, tags);
       await recordRunTagEdges(stores, { runId, tags, at: this.deps.clock.now() });
+      stores.audit.record({
+        action: 'runs.create',
+        target: runTarget(runId),
+        projectId: experiment.projectId,
+        details: { experimentId, runName, userId, tagKeys: tags.map((t) => t.key) },
+      });
     });
+    this.deps.experiments.projects.remember(experimentId, experiment.projectId);
     return {
       info,
       data: { metrics: [], params: {}, tags: Object.fromEntries(tags.map((t) => [t.key, t.value])) },
@@ -142,14 +169,29 @@ export class TrackingService {
     const runId = checkId(rawId, 'run_id');
     const run = await this.store.getRun(runId);
     if (run === undefined) throw runNotFound(runId);
+    await this.runs.authorize(run.info, 'read', 'runs.get');
     return run;
   }
 
-  async getRunInfo(rawId: unknown): Promise<RunInfoRecord> {
-    const runId = checkId(rawId, 'run_id');
-    const info = await this.store.getRunInfo(runId);
-    if (info === undefined) throw runNotFound(runId);
-    return info;
+  /** The run's info, once the caller may `permission` in its project (reading, by default). */
+  async getRunInfo(
+    rawId: unknown,
+    attempt: { permission: Permission; action: string } = { permission: 'read', action: 'runs.get' },
+  ): Promise<RunInfoRecord> {
+    return (await this.runs.checked(rawId, attempt)).info;
+  }
+
+  /**
+   * An active run the caller may change, checked for `action` (an artifact
+   * upload names its own); the project comes along for the audit event.
+   */
+  async writableRun(rawId: unknown, action: string): Promise<CheckedRun> {
+    return this.runs.writable(rawId, action);
+  }
+
+  /** The project owning an artifact path inside a run's artifact root; undefined outside every run's. */
+  async projectOfArtifactPath(path: string): Promise<string | undefined> {
+    return this.runs.projectOfArtifactPath(path);
   }
 
   async updateRun(
@@ -162,13 +204,13 @@ export class TrackingService {
         : checkRunStatus(patch.status, 'status');
     const endTime = checkOptionalInteger(patch.endTime, 'end_time');
     const runName = checkOptionalString(patch.runName, 'run_name', TRACKING_LIMITS.maxRunNameLength);
-    const info = await this.getActiveRun(rawId);
+    const { info, projectId } = await this.runs.writable(rawId, 'runs.update');
     const changes = {
       ...(status === undefined ? {} : { status }),
       ...(endTime === undefined ? {} : { endTime }),
       ...(runName === undefined || runName === '' ? {} : { runName }),
     };
-    await this.deps.transactor.run(async ({ tracking }) => {
+    await this.deps.transactor.run(async ({ tracking, audit }) => {
       await tracking.updateRun(info.runId, changes);
       if (changes.runName !== undefined) {
         await tracking.writeBatch(info.runId, {
@@ -177,72 +219,56 @@ export class TrackingService {
           tags: [{ key: RUN_TAGS.runName, value: changes.runName }],
         });
       }
+      audit.record({ action: 'runs.update', target: runTarget(info.runId), projectId, details: changes });
     });
     return { ...info, ...changes };
   }
 
   async deleteRun(rawId: unknown): Promise<void> {
-    const info = await this.getRunInfo(rawId);
+    const { info, projectId } = await this.runs.checked(rawId, {
+      permission: 'write',
+      action: 'runs.delete',
+    });
     if (info.lifecycleStage === 'deleted') return;
     const now = this.deps.clock.now();
-    await this.deps.transactor.run(({ tracking }) =>
-      tracking.updateRun(info.runId, { lifecycleStage: 'deleted', deletedTime: now }),
-    );
+    await this.deps.transactor.run(async ({ tracking, audit }) => {
+      await tracking.updateRun(info.runId, { lifecycleStage: 'deleted', deletedTime: now });
+      audit.record({ action: 'runs.delete', target: runTarget(info.runId), projectId });
+    });
   }
 
   async restoreRun(rawId: unknown): Promise<void> {
-    const info = await this.getRunInfo(rawId);
+    const { info, projectId } = await this.runs.checked(rawId, {
+      permission: 'write',
+      action: 'runs.restore',
+    });
     if (info.lifecycleStage === 'active') return;
-    const experiment = await this.deps.experiments.getExperiment(info.experimentId);
+    const experiment = await this.deps.experiments.loadExperiment(info.experimentId);
     if (experiment.lifecycleStage !== 'active') {
       throw invalid(
         `Cannot restore run ${info.runId}: its experiment ${experiment.experimentId} is deleted.`,
         'run_id',
       );
     }
-    await this.deps.transactor.run(({ tracking }) =>
-      tracking.updateRun(info.runId, { lifecycleStage: 'active', deletedTime: null }),
-    );
+    await this.deps.transactor.run(async ({ tracking, audit }) => {
+      await tracking.updateRun(info.runId, { lifecycleStage: 'active', deletedTime: null });
+      audit.record({ action: 'runs.restore', target: runTarget(info.runId), projectId });
+    });
   }
 
   async searchRuns(options: SearchOptions & { experimentIds?: unknown }): Promise<Page<RunRecord>> {
-    const experimentIds = checkStringList(options.experimentIds, 'experiment_ids');
-    experimentIds.forEach((id, i) => checkId(id, `experiment_ids[${i}]`));
-    const filter =
-      options.filter === undefined || options.filter === null || options.filter === ''
-        ? undefined
-        : parseRunFilter(checkString(options.filter, 'filter', 20_000));
-    const orderBy = parseRunOrderBy(checkStringList(options.orderBy, 'order_by'));
-    const limit = checkMaxResults(options.maxResults, 'max_results', TRACKING_LIMITS.maxResultsRuns);
-    const offset = decodePageToken(checkOptionalString(options.pageToken, 'page_token', 1000));
-    const viewType = checkViewType(options.viewType, 'run_view_type');
-    if (experimentIds.length === 0) return { items: [], nextPageToken: undefined };
-    const infos = await this.store.searchRuns({
-      experimentIds,
-      filter,
-      orderBy,
-      lifecycleStages: lifecycleStagesFor(viewType),
-      offset,
-      limit,
-    });
-    const page = infos.slice(0, limit);
-    const ids = page.map((info) => info.runId);
-    const [data, inputs] = await Promise.all([this.store.loadRunData(ids), this.store.loadRunInputs(ids)]);
-    return {
-      items: page.map((info) => ({
-        info,
-        data: data.get(info.runId) ?? { metrics: [], params: {}, tags: {} },
-        inputs: { datasetInputs: inputs.get(info.runId) ?? [] },
-      })),
-      nextPageToken: infos.length > limit ? encodePageToken(offset + limit) : undefined,
-    };
+    return this.queries.searchRuns(options);
   }
 
   // ── run data ───────────────────────────────────────────────────────────────
 
   async logMetric(rawRunId: unknown, rawMetric: unknown): Promise<void> {
     const metric = checkMetric(rawMetric, 'metric');
-    await this.write(rawRunId, { metrics: [metric], params: [], tags: [] });
+    await this.write(
+      rawRunId,
+      { metrics: [metric], params: [], tags: [] },
+      { action: 'runs.log_metric', details: metricDetails(metric) },
+    );
   }
 
   async logParam(rawRunId: unknown, rawKey: unknown, rawValue: unknown): Promise<void> {
@@ -251,20 +277,37 @@ export class TrackingService {
       'param',
       TRACKING_LIMITS.maxParamValueLength,
     );
-    await this.write(rawRunId, { metrics: [], params: [param], tags: [] });
+    await this.write(
+      rawRunId,
+      { metrics: [], params: [param], tags: [] },
+      { action: 'runs.log_param', details: { ...param } },
+    );
   }
 
   async setTag(rawRunId: unknown, rawKey: unknown, rawValue: unknown): Promise<void> {
     const tag = checkKeyValue({ key: rawKey, value: rawValue }, 'tag', TRACKING_LIMITS.maxTagValueLength);
-    await this.write(rawRunId, { metrics: [], params: [], tags: [tag] });
+    await this.write(
+      rawRunId,
+      { metrics: [], params: [], tags: [tag] },
+      { action: 'runs.tag_set', details: { ...tag } },
+    );
   }
 
   async deleteTag(rawRunId: unknown, rawKey: unknown): Promise<void> {
     const key = checkKey(rawKey, 'key');
-    const info = await this.getActiveRun(rawRunId);
+    const { info, projectId } = await this.runs.writable(rawRunId, 'runs.tag_delete');
     const removed = await this.deps.transactor.run(async (stores) => {
       await removeRunTagEdge(stores, { runId: info.runId, key });
-      return stores.tracking.deleteTag(info.runId, key);
+      const deleted = await stores.tracking.deleteTag(info.runId, key);
+      if (deleted) {
+        stores.audit.record({
+          action: 'runs.tag_delete',
+          target: runTarget(info.runId),
+          projectId,
+          details: { key },
+        });
+      }
+      return deleted;
     });
     if (!removed) throw new CairnError('NOT_FOUND', `No tag with name: ${key} in run with id ${info.runId}`);
   }
@@ -272,7 +315,7 @@ export class TrackingService {
   /** MLflow's log-batch: every item is checked before anything is written; a rejected batch writes nothing. */
   async logBatch(rawRunId: unknown, raw: RawBatch): Promise<void> {
     const batch = parseBatch(raw);
-    await this.write(rawRunId, batch);
+    await this.write(rawRunId, batch, { action: 'runs.log_batch', details: batchDetails(batch) });
   }
 
   async getMetricHistory(
@@ -280,19 +323,7 @@ export class TrackingService {
     rawKey: unknown,
     page: { maxResults?: unknown; pageToken?: unknown } = {},
   ): Promise<Page<MetricPoint>> {
-    const key = checkKey(rawKey, 'metric_key');
-    const info = await this.getRunInfo(rawRunId);
-    const limit =
-      page.maxResults === undefined || page.maxResults === null
-        ? undefined
-        : checkMaxResults(page.maxResults, 'max_results', 1_000_000);
-    const offset = decodePageToken(checkOptionalString(page.pageToken, 'page_token', 1000));
-    const points = await this.store.getMetricHistory(info.runId, key, {
-      offset,
-      limit: limit === undefined ? undefined : limit + 1,
-    });
-    if (limit === undefined || points.length <= limit) return { items: points, nextPageToken: undefined };
-    return { items: points.slice(0, limit), nextPageToken: encodePageToken(offset + limit) };
+    return this.queries.getMetricHistory(rawRunId, rawKey, page);
   }
 
   async getMetricHistoryBulk(
@@ -300,13 +331,7 @@ export class TrackingService {
     rawKey: unknown,
     rawMaxResults?: unknown,
   ): Promise<Array<MetricPoint & { runId: string }>> {
-    const runIds = checkStringList(rawRunIds, 'run_ids');
-    if (runIds.length === 0 || runIds.length > 100)
-      throw invalid('run_ids must list 1 to 100 run ids', 'run_ids');
-    runIds.forEach((id, i) => checkId(id, `run_ids[${i}]`));
-    const key = checkKey(rawKey, 'metric_key');
-    const limit = checkMaxResults(rawMaxResults ?? 25_000, 'max_results', 25_000);
-    return this.store.getMetricHistories(runIds, [key], limit);
+    return this.queries.getMetricHistoryBulk(rawRunIds, rawKey, rawMaxResults);
   }
 
   async logInputs(rawRunId: unknown, rawDatasets: unknown): Promise<void> {
@@ -318,12 +343,18 @@ export class TrackingService {
       );
     }
     const inputs = items.map((item, i) => checkDatasetInput(item, `datasets[${i}]`));
-    const info = await this.getActiveRun(rawRunId);
+    const { info, projectId } = await this.runs.writable(rawRunId, 'runs.log_inputs');
     if (inputs.length === 0) return;
     const now = this.deps.clock.now();
     await this.deps.transactor.run(async (stores) => {
       const datasetIds = await stores.tracking.logInputs(info.experimentId, info.runId, inputs);
       await recordInputEdges(stores, { runId: info.runId, datasetIds, at: now });
+      stores.audit.record({
+        action: 'runs.log_inputs',
+        target: runTarget(info.runId),
+        projectId,
+        details: inputDetails(inputs),
+      });
     });
   }
 
@@ -333,45 +364,36 @@ export class TrackingService {
    */
   async recordLoggedModel(rawRunId: unknown, rawModelJson: unknown): Promise<void> {
     const model = parseLoggedModel(rawModelJson);
-    const run = await this.getRun(rawRunId);
-    const value = appendLoggedModel(run.data.tags[LOG_MODEL_HISTORY_TAG], model);
-    await this.write(run.info.runId, {
-      metrics: [],
-      params: [],
-      tags: [{ key: LOG_MODEL_HISTORY_TAG, value }],
-    });
+    const { info } = await this.runs.writable(rawRunId, 'runs.log_model');
+    const history = await this.store.getTags(info.runId, [LOG_MODEL_HISTORY_TAG]);
+    const value = appendLoggedModel(history.get(LOG_MODEL_HISTORY_TAG), model);
+    await this.write(
+      info.runId,
+      { metrics: [], params: [], tags: [{ key: LOG_MODEL_HISTORY_TAG, value }] },
+      { action: 'runs.log_model', details: loggedModelDetails(model) },
+    );
   }
 
   /** The run's artifact root inside the artifact store, or a clear error when it lives elsewhere. */
   artifactRootOf(info: RunInfoRecord): string {
-    const prefix = 'mlflow-artifacts:/';
-    if (!info.artifactUri.startsWith(prefix)) {
-      throw new CairnError(
-        'FAILED_PRECONDITION',
-        `Run ${info.runId} stores its artifacts at ${info.artifactUri}, outside this server; read them there.`,
-      );
-    }
-    return info.artifactUri.slice(prefix.length).replace(/^\/+/, '');
+    const root = artifactRootIn(info);
+    if (root !== undefined) return root;
+    throw new CairnError(
+      'FAILED_PRECONDITION',
+      `Run ${info.runId} stores its artifacts at ${info.artifactUri}, outside this server; read them there.`,
+    );
   }
 
-  async getActiveRun(rawId: unknown): Promise<RunInfoRecord> {
-    const info = await this.getRunInfo(rawId);
-    if (info.lifecycleStage !== 'active') {
-      throw invalid(
-        `The run ${info.runId} must be in the 'active' state. Current state is ${info.lifecycleStage}.`,
-        'run_id',
-      );
-    }
-    return info;
-  }
-
-  private async write(rawRunId: unknown, batch: BatchWrite): Promise<void> {
-    const info = await this.getActiveRun(rawRunId);
+  private async write(rawRunId: unknown, batch: BatchWrite, change: RunChange): Promise<void> {
+    const { info, projectId } = await this.runs.writable(rawRunId, change.action);
+    const entry: AuditEntry = { ...change, target: runTarget(info.runId), projectId };
+    const now = this.deps.clock.now();
     if (batch.params.length === 0 && batch.tags.length === 0) {
-      if (batch.metrics.length > 0) await this.metricWrites.write(info.runId, batch.metrics);
+      if (batch.metrics.length > 0) {
+        await this.metricWrites.write(info.runId, batch.metrics, toDraft(entry, now));
+      }
       return;
     }
-    const now = this.deps.clock.now();
     await this.deps.transactor.run(async (stores) => {
       const { tracking } = stores;
       if (batch.params.length > 0) {
@@ -396,10 +418,7 @@ export class TrackingService {
       if (nameTag !== undefined && nameTag.value !== info.runName) {
         await tracking.updateRun(info.runId, { runName: nameTag.value });
       }
+      stores.audit.record(entry);
     });
   }
-}
-
-function runNotFound(runId: string): CairnError {
-  return new CairnError('NOT_FOUND', `Run with id=${runId} not found`, { field: 'run_id' });
 }

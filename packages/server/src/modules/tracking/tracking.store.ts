@@ -13,6 +13,8 @@ import type { FilterExpr } from './search-filter.js';
 
 export interface ExperimentQuery {
   filter: FilterExpr | undefined;
+  /** Only experiments of these projects (what the caller may read); all when undefined. */
+  projectIds?: readonly string[] | undefined;
   orderBy: OrderClause[];
   lifecycleStages: LifecycleStage[];
   offset: number;
@@ -21,6 +23,8 @@ export interface ExperimentQuery {
 
 export interface RunQuery {
   experimentIds: string[];
+  /** Only runs whose experiment is in one of these projects; all when undefined. */
+  projectIds?: readonly string[] | undefined;
   filter: FilterExpr | undefined;
   orderBy: OrderClause[];
   lifecycleStages: LifecycleStage[];
@@ -48,6 +52,7 @@ export interface BatchWrite {
  */
 export interface TrackingStore {
   ensureProject(projectId: string, name: string, createdAt: number): Promise<void>;
+  projectExists(projectId: string): Promise<boolean>;
   nextExperimentId(): Promise<string>;
   insertExperiment(experiment: ExperimentRecord): Promise<void>;
   getExperiment(experimentId: string): Promise<ExperimentRecord | undefined>;
@@ -70,6 +75,8 @@ export interface TrackingStore {
   getRunInfo(runId: string): Promise<RunInfoRecord | undefined>;
   /** Infos of many runs in a few queries; unknown ids are left out. */
   getRunInfos(runIds: readonly string[]): Promise<RunInfoRecord[]>;
+  /** The project of each experiment, in a few queries; unknown ids are left out. */
+  getExperimentProjects(experimentIds: readonly string[]): Promise<Map<string, string>>;
   /** Names of many experiments in a few queries; unknown ids are left out. */
   getExperimentNames(experimentIds: readonly string[]): Promise<Map<string, string>>;
   getRun(runId: string): Promise<RunRecord | undefined>;

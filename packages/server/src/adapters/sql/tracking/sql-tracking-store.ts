@@ -38,6 +38,15 @@ export class SqlTrackingStore implements TrackingStore {
       .execute();
   }
 
+  async projectExists(projectId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('projects')
+      .select('project_id')
+      .where('project_id', '=', projectId)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   async nextExperimentId(): Promise<string> {
     const row = await this.db
       .updateTable('sequences')
@@ -117,6 +126,8 @@ export class SqlTrackingStore implements TrackingStore {
       .selectFrom('experiments as e')
       .selectAll('e')
       .where('e.lifecycle_stage', 'in', query.lifecycleStages);
+    if (query.projectIds !== undefined)
+      select = select.where(this.helpers.anyOf('e.project_id', query.projectIds));
     if (query.filter !== undefined) select = select.where(experimentFilterSql(query.filter));
     for (const item of experimentOrderBySql(query.orderBy)) select = select.orderBy(item);
     const rows = await select
@@ -213,6 +224,19 @@ export class SqlTrackingStore implements TrackingStore {
     return infos;
   }
 
+  async getExperimentProjects(experimentIds: readonly string[]): Promise<Map<string, string>> {
+    const projects = new Map<string, string>();
+    for (const ids of chunk([...experimentIds], IDS_PER_QUERY)) {
+      const rows = await this.db
+        .selectFrom('experiments')
+        .select(['experiment_id', 'project_id'])
+        .where(this.helpers.anyOf('experiment_id', ids))
+        .execute();
+      for (const row of rows) projects.set(row.experiment_id, row.project_id);
+    }
+    return projects;
+  }
+
   async getExperimentNames(experimentIds: readonly string[]): Promise<Map<string, string>> {
     const names = new Map<string, string>();
     for (const ids of chunk([...experimentIds], IDS_PER_QUERY)) {
@@ -253,6 +277,11 @@ export class SqlTrackingStore implements TrackingStore {
       scope: [
         this.helpers.anyOf('r.experiment_id', query.experimentIds),
         sql<SqlBool>`r.lifecycle_stage in (${sql.join(query.lifecycleStages)})`,
+        ...(query.projectIds === undefined
+          ? []
+          : [
+              sql<SqlBool>`r.experiment_id in (select pe.experiment_id from experiments pe where ${this.helpers.anyOf('pe.project_id', query.projectIds)})`,
+            ]),
       ],
       filter: query.filter,
       orderBy: query.orderBy,
