@@ -74,6 +74,7 @@ export type ModelSignature = Static<typeof ModelSignature>;
 
 export const RegisteredModel = Type.Object({
   name: Type.String(),
+  project: Type.String({ description: 'The project the model belongs to: its permission boundary.' }),
   description: Type.String(),
   creationTime: Type.Integer(),
   lastUpdateTime: Type.Integer(),
@@ -211,7 +212,17 @@ const searchFields = (max: number) => ({
 });
 
 export const CreateRegisteredModelRequest = Type.Object(
-  { name: Type.String(), description: Type.Optional(Description), tags: Type.Optional(StringMap) },
+  {
+    name: Type.String(),
+    description: Type.Optional(Description),
+    tags: Type.Optional(StringMap),
+    project: Type.Optional(
+      Type.String({
+        description:
+          'The project to create it in (default `default`); MLflow clients send the tag `cairn.project` instead.',
+      }),
+    ),
+  },
   strict,
 );
 export type CreateRegisteredModelRequest = Static<typeof CreateRegisteredModelRequest>;

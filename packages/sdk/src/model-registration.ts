@@ -5,6 +5,8 @@ import type { ModelsResource } from './models.js';
 export interface RegisterModelOptions {
   /** The registered model; created when missing. */
   name: string;
+  /** The project a model this call creates goes to (default `default`); ignored when it exists. */
+  project?: string;
   /** A local file or folder: uploaded (streamed), then registered. */
   path?: string;
   /** The run that made the model. With `artifactPath`, the files come from the run's artifacts. */
@@ -68,7 +70,7 @@ export async function registerModel(
   } else {
     source = options.source ?? '';
   }
-  const created = !exists && (await createIfMissing(models, options.name));
+  const created = !exists && (await createIfMissing(models, options.name, options.project));
   try {
     return await models.createVersion(options.name, {
       source,
@@ -84,9 +86,13 @@ export async function registerModel(
 }
 
 /** True when this call created the model; false when another process did first. */
-async function createIfMissing(models: ModelsResource, name: string): Promise<boolean> {
+async function createIfMissing(
+  models: ModelsResource,
+  name: string,
+  project: string | undefined,
+): Promise<boolean> {
   try {
-    await models.create({ name });
+    await models.create({ name, ...(project === undefined ? {} : { project }) });
     return true;
   } catch (error) {
     if (isCairnError(error) && error.code === 'ALREADY_EXISTS') return false;

@@ -24,6 +24,7 @@ export function registerModelCommands(program: Command): void {
       'a local file or folder to upload, or a runs:/…, mlflow-artifacts:/… or models:/… URI',
     )
     .description('Register a new model version and print it with its signature')
+    .option('--project <id>', 'project of a model this creates (default: default); ignored when it exists')
     .option('--run <run-id>', 'the run that made the model (recorded in lineage)')
     .option('--format <format>', 'onnx, mlflow or opaque (detected when omitted)')
     .option('--description <text>', 'description of the new version')

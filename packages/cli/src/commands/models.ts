@@ -22,6 +22,7 @@ import { formatTime, renderTable } from '../output/table.js';
 import { clientFor, parsePositiveInt } from './context.js';
 
 interface RegisterFlags {
+  project?: string;
   run?: string;
   format?: string;
   description?: string;
@@ -90,6 +91,7 @@ export async function registerCommand(...args: [string, string, RegisterFlags, C
   try {
     version = await cairn.registerModel({
       name,
+      ...(flags.project === undefined ? {} : { project: flags.project }),
       ...(REMOTE_SOURCE.test(pathOrUri) ? { source: pathOrUri } : { path: pathOrUri }),
       ...(flags.run === undefined ? {} : { runId: flags.run }),
       ...(format === undefined ? {} : { format }),
@@ -197,6 +199,7 @@ function tagsTable(tags: Record<string, string>): string | undefined {
 
 function printModel(model: RegisteredModel, versions: ModelVersion[]): void {
   printLine(field('Model', model.name));
+  printLine(field('Project', model.project));
   if (model.description !== '') printLine(field('Description', model.description));
   printLine(field('Latest', model.latestVersion === null ? '-' : String(model.latestVersion)));
   printLine(field('Aliases', aliasList(model.aliases)));

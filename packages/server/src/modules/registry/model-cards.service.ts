@@ -1,8 +1,20 @@
 import { CairnError } from '@cairn/contract';
 import type { ModelCardFields, ModelSignature, RiskTier } from './entities.js';
 import type { ModelVersionService } from './model-versions.service.js';
-import { LOCAL_ACTOR, type RegistryContext } from './registry-context.js';
-import { REGISTRY_LIMITS, checkRiskTier, checkText } from './validation.js';
+import {
+  authorizedModel,
+  recheckModel,
+  requireVersion,
+  versionTarget,
+  type RegistryContext,
+} from './registry-context.js';
+import {
+  REGISTRY_LIMITS,
+  checkModelName,
+  checkRiskTier,
+  checkText,
+  checkVersionNumber,
+} from './validation.js';
 
 /** What the card needs from tracking: the source run's params, latest metrics and tags. */
 export interface CardRunLookup {
@@ -143,17 +155,22 @@ export class ModelCardService {
     };
   }
 
-  /** Changes the given sections and keeps the rest; unknown fields and risk tiers are refused. */
-  async updateCard(input: {
-    name: unknown;
-    version: unknown;
-    patch: unknown;
-    actor?: string;
-  }): Promise<ModelCardView> {
+  /**
+   * Changes the given sections and keeps the rest; unknown fields and risk
+   * tiers are refused. Needs `write` in the model's project.
+   */
+  async updateCard(input: { name: unknown; version: unknown; patch: unknown }): Promise<ModelCardView> {
     const patch = checkCardPatch(input.patch);
-    const record = await this.deps.versions.getVersion(input.name, input.version);
+    const name = checkModelName(input.name);
+    const version = checkVersionNumber(input.version);
+    const action = 'model_cards.update';
+    const target = versionTarget(name, version);
+    const checked = await authorizedModel(this.ctx, { name, permission: 'write', action, target });
     const now = this.ctx.clock.now();
-    await this.ctx.transactor.run(async ({ registry }) => {
+    const actor = this.ctx.access.caller().actor;
+    await this.ctx.transactor.run(async ({ registry, audit }) => {
+      const model = await recheckModel(this.ctx, registry, { checked, permission: 'write', action });
+      const record = await requireVersion(registry, model, version);
       const existing = await registry.getCard(record.versionId);
       const base: ModelCardFields = existing === undefined ? EMPTY_CARD : existing;
       const merged: ModelCardFields = {
@@ -164,7 +181,19 @@ export class ModelCardService {
         riskTier: patch.riskTier === undefined ? base.riskTier : patch.riskTier,
         markdown: patch.markdown ?? base.markdown,
       };
-      await registry.putCard(record.versionId, merged, now, input.actor ?? LOCAL_ACTOR);
+      await registry.putCard(record.versionId, merged, now, actor);
+      // Sections run to 100 kB each: the chain names what changed, the card keeps the text.
+      audit.record({
+        action,
+        target,
+        projectId: model.projectId,
+        details: {
+          fields: Object.keys(patch).sort(),
+          ...(patch.riskTier === undefined
+            ? {}
+            : { riskTier: patch.riskTier, previousRiskTier: base.riskTier }),
+        },
+      });
     });
     return this.getCard(input.name, input.version);
   }

@@ -6,7 +6,7 @@ import type { ModelSource } from './model-source.js';
 
 /** What resolving a source needs from tracking and artifacts (their services satisfy these). */
 export interface RunLookup {
-  getRun(runId: unknown): Promise<{ info: { runId: string; artifactUri: string } }>;
+  getRun(runId: unknown): Promise<{ info: { runId: string; artifactUri: string; experimentId: string } }>;
 }
 
 export interface ArtifactLookup {
@@ -85,7 +85,7 @@ export function artifactPathOf(uri: string): string | undefined {
   return match === null ? undefined : (match[1] ?? '').replace(/^\/+|\/+$/g, '');
 }
 
-function runIdFromArtifactPath(path: string): string | undefined {
+export function runIdFromArtifactPath(path: string): string | undefined {
   return /^[^/]+\/([0-9a-f]{32})\/artifacts(?:\/|$)/.exec(path)?.[1];
 }
 

@@ -14,17 +14,13 @@ import {
   type Stage,
 } from './entities.js';
 import { inspectModel } from './formats/index.js';
-import {
-  manifestDigest,
-  resolveArtifactFiles,
-  sortFiles,
-  type ArtifactLookup,
-  type ResolvedFiles,
-  type RunLookup,
-} from './model-files.js';
+import type { LabelProtection } from './label-protection.js';
+import { labelsOf, stageLabel } from './label-protection.js';
+import { moveStage } from './label-moves.js';
+import { manifestDigest } from './model-files.js';
 import { parseModelSource } from './model-source.js';
-import { checkOrderBy, page, type SearchInput } from './registered-models.service.js';
-import { LOCAL_ACTOR, requireModel, requireVersion, type RegistryContext } from './registry-context.js';
+import { checkOrderBy, page, type SearchInput } from './registry-input.js';
+import { authorizedModel, recheckModel, versionTarget, type RegistryContext } from './registry-context.js';
 import { MODEL_VERSION_SEARCH } from './registry-search.js';
 import {
   REGISTRY_LIMITS,
@@ -36,12 +32,12 @@ import {
   checkTagKey,
   checkTags,
   checkText,
-  checkVersionNumber,
 } from './validation.js';
+import { changeVersion, type FoundVersion } from './version-change.js';
+import { VersionResolver } from './version-resolver.js';
+import { VersionSources, type VersionSourceDeps } from './version-sources.js';
 
-export interface ModelVersionServiceDeps {
-  runs: RunLookup;
-  artifacts: ArtifactLookup;
+export interface ModelVersionServiceDeps extends VersionSourceDeps {
   blobs: BlobStore;
 }
 
@@ -54,17 +50,30 @@ export interface CreateVersionInput {
   runLink?: unknown;
   /** Declared format; detected from the files when absent. */
   format?: unknown;
-  actor?: string;
 }
 
 const ACTIVE_STAGES: readonly Stage[] = ['Staging', 'Production'];
 
-/** Model versions: registration (pinning + inspection), reads, stages, tags, files. */
+/**
+ * Model versions: registration (pinning + inspection), reads, stages, tags,
+ * files. Reads need `read` in the model's project, changes `write`, checked
+ * before any transaction opens; every change records its audit event in its
+ * transaction.
+ */
 export class ModelVersionService {
+  private readonly sources: VersionSources;
+  private readonly reads: VersionResolver;
+
   constructor(
     private readonly ctx: RegistryContext,
     private readonly deps: ModelVersionServiceDeps,
-  ) {}
+  ) {
+    this.reads = new VersionResolver(ctx);
+    this.sources = new VersionSources(ctx, {
+      ...deps,
+      resolveModel: (reference) => this.reads.resolve(reference),
+    });
+  }
 
   async createVersion(input: CreateVersionInput): Promise<ModelVersionRecord> {
     const name = checkModelName(input.name);
@@ -78,10 +87,10 @@ export class ModelVersionService {
     );
     const runLink = checkOptionalText(input.runLink, 'run_link', REGISTRY_LIMITS.maxSourceLength) ?? '';
     const declared = checkFormat(input.format);
-    const actor = input.actor ?? LOCAL_ACTOR;
+    const action = 'model_versions.create';
 
-    await requireModel(this.ctx.store, name);
-    const resolved = await this.resolveSource(sourceText);
+    const checked = await authorizedModel(this.ctx, { name, permission: 'write', action });
+    const resolved = await this.sources.resolve(parseModelSource(sourceText));
     if (givenRunId !== undefined && resolved.runId !== undefined && givenRunId !== resolved.runId) {
       throw new CairnError(
         'INVALID_ARGUMENT',
@@ -90,7 +99,10 @@ export class ModelVersionService {
       );
     }
     const runId = givenRunId ?? resolved.runId;
-    if (givenRunId !== undefined && resolved.runId === undefined) await this.deps.runs.getRun(givenRunId);
+    if (givenRunId !== undefined && resolved.runId === undefined) {
+      await this.deps.runs.getRun(givenRunId);
+      await this.sources.requireRunReadable(givenRunId, action);
+    }
     const inspection = await inspectModel(
       resolved.files.map((f) => ({
         path: f.path,
@@ -100,8 +112,9 @@ export class ModelVersionService {
       declared,
     );
     const now = this.ctx.clock.now();
-    return this.ctx.transactor.run(async ({ registry, lineage }) => {
-      const model = await requireModel(registry, name);
+    const actor = this.ctx.access.caller().actor;
+    return this.ctx.transactor.run(async ({ registry, lineage, audit }) => {
+      const model = await recheckModel(this.ctx, registry, { checked, permission: 'write', action });
       const number = await registry.nextVersionNumber(model.modelId);
       const record: ModelVersionRecord = {
         versionId: newId(),
@@ -143,25 +156,29 @@ export class ModelVersionService {
           },
         ]);
       }
+      const { source, format, digest, fileCount, sizeBytes } = record;
+      audit.record({
+        action,
+        target: versionTarget(model.name, number),
+        projectId: model.projectId,
+        details: {
+          versionId: record.versionId,
+          source,
+          runId: record.runId,
+          format,
+          digest,
+          fileCount,
+          sizeBytes,
+          description: record.description,
+          tags: record.tags,
+        },
+      });
       return record;
     });
   }
 
-  private async resolveSource(sourceText: string): Promise<ResolvedFiles> {
-    const source = parseModelSource(sourceText);
-    if (source.kind !== 'model') return resolveArtifactFiles(source, this.deps);
-    const from = await this.resolve(
-      `${source.name}${source.reference.startsWith('@') ? '' : '/'}${source.reference}`,
-    );
-    return {
-      files: sortFiles(await this.ctx.store.listFiles(from.versionId, '')),
-      runId: from.runId ?? undefined,
-    };
-  }
-
   async getVersion(rawName: unknown, rawVersion: unknown): Promise<ModelVersionRecord> {
-    const model = await requireModel(this.ctx.store, checkModelName(rawName));
-    return requireVersion(this.ctx.store, model, checkVersionNumber(rawVersion));
+    return this.reads.version(rawName, rawVersion, 'model_versions.get');
   }
 
   /**
@@ -169,52 +186,11 @@ export class ModelVersionService {
    * same as a `models:/` URI.
    */
   async resolve(rawReference: unknown): Promise<ModelVersionRecord> {
-    const text = checkText(rawReference, 'model', REGISTRY_LIMITS.maxNameLength + 300).replace(
-      /^models:\//,
-      '',
-    );
-    const at = text.lastIndexOf('@');
-    const slash = text.lastIndexOf('/');
-    if (at > 0) return this.getByAlias(text.slice(0, at), text.slice(at + 1));
-    const name = slash > 0 ? text.slice(0, slash) : text;
-    const reference = slash > 0 ? text.slice(slash + 1) : 'latest';
-    if (reference.toLowerCase() !== 'latest') {
-      const stage = ['none', 'staging', 'production', 'archived'].includes(reference.toLowerCase());
-      if (!stage) return this.getVersion(name, reference);
-      const [latest] = await this.latestIn(name, checkStage(reference, 'model'));
-      if (latest === undefined)
-        throw new CairnError('NOT_FOUND', `No version of ${name} is in stage ${reference}`, {
-          field: 'model',
-        });
-      return latest;
-    }
-    const model = await requireModel(this.ctx.store, checkModelName(name, 'model'), 'model');
-    const [newest] = await this.ctx.store.searchVersions({
-      filter: { kind: 'compare', entity: 'attribute', key: 'name', op: '=', value: model.name },
-      orderBy: [{ entity: 'attribute', key: 'version_number', ascending: false }],
-      offset: 0,
-      limit: 1,
-    });
-    if (newest === undefined)
-      throw new CairnError('NOT_FOUND', `Registered model ${model.name} has no versions`, { field: 'model' });
-    return newest;
-  }
-
-  private async latestIn(name: string, stage: Stage): Promise<ModelVersionRecord[]> {
-    const model = await requireModel(this.ctx.store, checkModelName(name, 'model'), 'model');
-    return this.ctx.store.latestVersions(model.modelId, [stage]);
+    return this.reads.resolve(rawReference);
   }
 
   async getByAlias(rawName: unknown, rawAlias: unknown): Promise<ModelVersionRecord> {
-    const model = await requireModel(this.ctx.store, checkModelName(rawName));
-    const alias = checkText(rawAlias, 'alias', REGISTRY_LIMITS.maxAliasLength);
-    const version = model.aliases[alias];
-    if (version === undefined) {
-      throw new CairnError('NOT_FOUND', `Registered model alias ${alias} not found on model ${model.name}`, {
-        field: 'alias',
-      });
-    }
-    return requireVersion(this.ctx.store, model, version);
+    return this.reads.byAlias(rawName, rawAlias);
   }
 
   async updateVersion(
@@ -227,22 +203,41 @@ export class ModelVersionService {
       'description',
       REGISTRY_LIMITS.maxDescriptionLength,
     );
-    return this.change(rawName, rawVersion, async (registry, record, now) => {
-      if (description === undefined) return record;
+    const request = { name: rawName, version: rawVersion, action: 'model_versions.update' };
+    return changeVersion(this.ctx, request, async ({ registry }, { record }, now) => {
+      if (description === undefined) return { result: record };
       await registry.updateVersion(record.versionId, { description, lastUpdateTime: now });
-      return { ...record, description, lastUpdateTime: now };
+      return { result: { ...record, description, lastUpdateTime: now }, details: { description } };
     });
   }
 
-  /** Removes the version; aliases pointing at it go with it and its stage interval closes. */
-  async deleteVersion(rawName: unknown, rawVersion: unknown, actor = LOCAL_ACTOR): Promise<void> {
-    await this.change(rawName, rawVersion, async (registry, record, now) => {
+  /**
+   * Removes the version; aliases pointing at it go with it and its stage
+   * interval closes. A version holding a protected label goes only by a
+   * project admin's hand.
+   */
+  async deleteVersion(rawName: unknown, rawVersion: unknown): Promise<void> {
+    const action = 'model_versions.delete';
+    const request = {
+      name: rawName,
+      version: rawVersion,
+      action,
+      guard: (protection: LabelProtection, { model, record }: FoundVersion) =>
+        protection.requireAdminToRemove(this.ctx.access, {
+          model,
+          version: record.version,
+          labels: labelsOf(record),
+          action,
+        }),
+    };
+    const actor = this.ctx.access.caller().actor;
+    await changeVersion(this.ctx, request, async ({ registry }, { record }, now) => {
       const { modelId, version } = record;
-      await registry.deleteAliasesOf(modelId, version);
+      const aliases = await registry.deleteAliasesOf(modelId, version);
       await registry.closeLabels({ modelId, kind: 'alias', version, at: now, actor });
       await registry.closeLabels({ modelId, kind: 'stage', version, at: now, actor });
       await registry.deleteVersion(record.versionId);
-      return record;
+      return { result: record, details: { versionId: record.versionId, stage: record.stage, aliases } };
     });
   }
 
@@ -252,7 +247,16 @@ export class ModelVersionService {
     const orderBy = parseOrderBy(checkOrderBy(input.orderBy), MODEL_VERSION_SEARCH);
     const limit = checkMaxResults(input.maxResults, 10_000, REGISTRY_LIMITS.maxSearchResultsVersions);
     const offset = decodePageToken(checkOptionalText(input.pageToken, 'page_token', 1_000));
-    return page(await this.ctx.store.searchVersions({ filter, orderBy, offset, limit }), offset, limit);
+    const readable = this.ctx.access.readableProjects();
+    if (readable !== 'all' && readable.length === 0) return { items: [] };
+    const rows = await this.ctx.store.searchVersions({
+      filter,
+      orderBy,
+      offset,
+      limit,
+      ...(readable === 'all' ? {} : { projectIds: readable }),
+    });
+    return page(rows, offset, limit);
   }
 
   async setVersionTag(input: {
@@ -263,36 +267,40 @@ export class ModelVersionService {
   }): Promise<void> {
     const key = checkTagKey(input.key);
     const value = checkText(input.value, 'value', REGISTRY_LIMITS.maxTagValueLength);
-    await this.change(input.name, input.version, async (registry, record, now) => {
+    const request = { name: input.name, version: input.version, action: 'model_versions.tag_set' };
+    await changeVersion(this.ctx, request, async ({ registry }, { record }, now) => {
       await registry.setVersionTag(record.versionId, key, value);
       await registry.updateVersion(record.versionId, { lastUpdateTime: now });
-      return record;
+      return { result: record, details: { key, value } };
     });
   }
 
   async deleteVersionTag(input: { name: unknown; version: unknown; key: unknown }): Promise<void> {
     const key = checkTagKey(input.key);
-    await this.change(input.name, input.version, async (registry, record) => {
+    const request = { name: input.name, version: input.version, action: 'model_versions.tag_delete' };
+    await changeVersion(this.ctx, request, async ({ registry }, { record }) => {
       if (!(await registry.deleteVersionTag(record.versionId, key))) {
         throw new CairnError(
           'NOT_FOUND',
           `No tag with key=${key} on model version ${record.name}/${record.version}`,
-          {
-            field: 'key',
-          },
+          { field: 'key' },
         );
       }
-      return record;
+      return { result: record, details: { key } };
     });
   }
 
-  /** MLflow stages, kept for older clients; `archiveExisting` archives the others in Staging/Production. */
+  /**
+   * MLflow stages, kept for older clients; `archiveExisting` archives the
+   * others in Staging/Production. Moving onto a stage the project's policy
+   * protects goes through a promotion request; moving off one is for project
+   * admins.
+   */
   async transitionStage(input: {
     name: unknown;
     version: unknown;
     stage: unknown;
     archiveExistingVersions?: unknown;
-    actor?: string;
   }): Promise<ModelVersionRecord> {
     const stage = checkStage(input.stage);
     const archiveExisting = checkBoolean(input.archiveExistingVersions, 'archive_existing_versions');
@@ -303,36 +311,23 @@ export class ModelVersionService {
         { field: 'archive_existing_versions' },
       );
     }
-    const actor = input.actor ?? LOCAL_ACTOR;
-    return this.change(input.name, input.version, async (registry, record, now) => {
-      const moves = [{ record, stage }];
-      if (archiveExisting) {
-        const others = await registry.versionsInStage(record.modelId, stage);
-        moves.push(
-          ...others
-            .filter((o) => o.version !== record.version)
-            .map((o) => ({ record: o, stage: 'Archived' as Stage })),
-        );
-      }
-      for (const move of moves) {
-        if (move.record.stage === move.stage) continue;
-        const { modelId, version, versionId } = move.record;
-        await registry.updateVersion(versionId, { stage: move.stage, lastUpdateTime: now });
-        await registry.closeLabels({ modelId, kind: 'stage', version, at: now, actor });
-        if (move.stage !== 'None') {
-          await registry.openLabel({
-            entryId: newId(),
-            modelId,
-            kind: 'stage',
-            label: move.stage,
-            version,
-            at: now,
-            actor,
-          });
-        }
-      }
-      return { ...record, stage, lastUpdateTime: now };
-    });
+    const action = 'model_versions.stage_transition';
+    const request = {
+      name: input.name,
+      version: input.version,
+      action,
+      guard: (protection: LabelProtection, { model, record }: FoundVersion) => {
+        const version = record.version;
+        protection.refuseProtectedMove({ model, version, target: stageLabel(stage), action });
+        if (record.stage === stage || record.stage === 'None') return;
+        const labels = [stageLabel(record.stage)];
+        protection.requireAdminToRemove(this.ctx.access, { model, version, labels, action });
+      },
+    };
+    const actor = this.ctx.access.caller().actor;
+    return changeVersion(this.ctx, request, async (stores, { model, record }, at) => ({
+      result: await moveStage(stores, { model, record, stage, archiveExisting, at, actor }),
+    }));
   }
 
   /** Labels for lineage nodes of kind `model_version`, for a whole graph at once. */
@@ -359,14 +354,22 @@ export class ModelVersionService {
     );
   }
 
+  /**
+   * The project of a version's model, with no permission check: for the
+   * artifact proxy deciding who may read `_registry/<version id>/…`.
+   */
+  async projectOfVersion(versionId: string): Promise<string | undefined> {
+    return this.ctx.store.projectOfVersion(versionId);
+  }
+
   /** Where MLflow clients download the pinned files: the read-only `_registry/` tree of the artifact proxy. */
   async downloadUri(rawName: unknown, rawVersion: unknown): Promise<string> {
-    const record = await this.getVersion(rawName, rawVersion);
+    const record = await this.reads.version(rawName, rawVersion, 'model_versions.download');
     return `mlflow-artifacts:/${pinnedArtifactPath(record.versionId)}`;
   }
 
   async listFiles(rawName: unknown, rawVersion: unknown): Promise<PinnedFile[]> {
-    const record = await this.getVersion(rawName, rawVersion);
+    const record = await this.reads.version(rawName, rawVersion, 'model_versions.download');
     return this.ctx.store.listFiles(record.versionId, '');
   }
 
@@ -376,7 +379,7 @@ export class ModelVersionService {
     version: unknown;
     path: unknown;
   }): Promise<{ file: PinnedFile; stream: Readable }> {
-    const record = await this.getVersion(input.name, input.version);
+    const record = await this.reads.version(input.name, input.version, 'model_versions.download');
     const path = checkText(input.path, 'path', 4_000);
     const file = await this.ctx.store.getFile(record.versionId, path);
     if (file === undefined) {
@@ -388,30 +391,7 @@ export class ModelVersionService {
     }
     return { file, stream: await this.deps.blobs.get(file.digest) };
   }
-
-  private async change(
-    rawName: unknown,
-    rawVersion: unknown,
-    work: (
-      registry: RegistryContextStore,
-      record: ModelVersionRecord,
-      now: number,
-    ) => Promise<ModelVersionRecord>,
-  ): Promise<ModelVersionRecord> {
-    const name = checkModelName(rawName);
-    const version = checkVersionNumber(rawVersion);
-    const now = this.ctx.clock.now();
-    return this.ctx.transactor.run(async ({ registry }) => {
-      const model = await requireModel(registry, name);
-      const record = await requireVersion(registry, model, version);
-      const result = await work(registry, record, now);
-      await registry.updateModel(model.modelId, { lastUpdateTime: now });
-      return result;
-    });
-  }
 }
-
-type RegistryContextStore = RegistryContext['store'];
 
 function checkFormat(value: unknown): ModelFormat | undefined {
   if (value === undefined || value === null || value === '') return undefined;

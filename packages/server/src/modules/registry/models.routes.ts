@@ -55,8 +55,8 @@ export const modelRoutes: FastifyPluginAsync<RegistryRoutesOptions> = async (ins
       },
     },
     async (request, reply) => {
-      const { name, description, tags } = request.body;
-      const model = await models.createModel({ name, description, tags: keyValues(tags) });
+      const { name, description, tags, project } = request.body;
+      const model = await models.createModel({ name, description, tags: keyValues(tags), project });
       return reply.status(201).send(nativeModel(model, null));
     },
   );

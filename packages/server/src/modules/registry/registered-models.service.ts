@@ -1,6 +1,7 @@
 import { CairnError } from '@cairn/contract';
 import { newId } from '../../kernel/ids.js';
-import { decodePageToken, encodePageToken, parseFilter, parseOrderBy } from '../tracking/index.js';
+import type { LabelTarget } from '../governance/index.js';
+import { DEFAULT_PROJECT_ID, decodePageToken, parseFilter, parseOrderBy } from '../tracking/index.js';
 import type {
   LabelHistoryEntry,
   ModelVersionRecord,
@@ -8,15 +9,25 @@ import type {
   RegisteredModelRecord,
   Stage,
 } from './entities.js';
+import { asList, checkLabelKind, checkOrderBy, checkTime, page, type SearchInput } from './registry-input.js';
+import { LabelProtection, stageLabel } from './label-protection.js';
+import { moveAlias, moveStage, type LabelMoveStores } from './label-moves.js';
 import { REGISTERED_MODEL_SEARCH } from './registry-search.js';
-import { LOCAL_ACTOR, requireModel, requireVersion, type RegistryContext } from './registry-context.js';
-import { DEFAULT_PROJECT_ID } from '../tracking/index.js';
+import {
+  authorizedModel,
+  modelTarget,
+  recheckModel,
+  requireModel,
+  requireVersion,
+  type RegistryContext,
+} from './registry-context.js';
 import {
   REGISTRY_LIMITS,
   checkAlias,
   checkMaxResults,
   checkModelName,
   checkOptionalText,
+  checkProject,
   checkStage,
   checkTagKey,
   checkTags,
@@ -24,21 +35,36 @@ import {
   checkVersionNumber,
 } from './validation.js';
 
-export interface SearchInput {
-  filter?: unknown;
-  orderBy?: unknown;
-  maxResults?: unknown;
-  pageToken?: unknown;
+export type { SearchInput } from './registry-input.js';
+
+/** An approved promotion request, moved by the promotions module inside its own transaction. */
+export interface PromotionMove {
+  modelName: string;
+  version: number;
+  target: LabelTarget;
+  /** Stage moves only: archive the model's other versions in that stage. */
+  archiveExisting?: boolean;
+  /** Named in the label history (the requester). */
+  actor: string;
+  /** The request's id, kept in the audit events of the move. */
+  promotionRequest?: string;
 }
 
-/** Registered models: names, descriptions, tags, aliases and their history, search. */
+/**
+ * Registered models: names, descriptions, tags, aliases and their history,
+ * search. Reads need `read` in the model's project, changes `write`, checked
+ * before any transaction opens; every change records its audit event in its
+ * transaction.
+ */
 export class RegisteredModelService {
   constructor(private readonly ctx: RegistryContext) {}
 
+  /** `project` names the project (default `default`); MLflow clients send the tag `cairn.project`. */
   async createModel(input: {
     name: unknown;
     description?: unknown;
     tags?: unknown;
+    project?: unknown;
   }): Promise<RegisteredModelRecord> {
     const name = checkModelName(input.name);
     const description = checkOptionalText(
@@ -47,8 +73,17 @@ export class RegisteredModelService {
       REGISTRY_LIMITS.maxDescriptionLength,
     );
     const tags = checkTags(input.tags);
+    const projectId = checkProject(input.project, tags, DEFAULT_PROJECT_ID);
+    this.ctx.access.require('write', projectId, { action: 'models.create', target: modelTarget(name) });
+    if ((await this.ctx.projects.getProject(projectId)) === undefined) {
+      throw new CairnError(
+        'NOT_FOUND',
+        `Project '${projectId}' does not exist; create it first (cairn projects create ${projectId}) or pick another.`,
+        { field: 'project' },
+      );
+    }
     const now = this.ctx.clock.now();
-    return this.ctx.transactor.run(async ({ registry }) => {
+    return this.ctx.transactor.run(async ({ registry, audit }) => {
       if ((await registry.getModelByName(name)) !== undefined) {
         throw new CairnError('ALREADY_EXISTS', `Registered Model (name=${name}) already exists.`, {
           field: 'name',
@@ -56,7 +91,7 @@ export class RegisteredModelService {
       }
       const model: RegisteredModelRecord = {
         modelId: newId(),
-        projectId: DEFAULT_PROJECT_ID,
+        projectId,
         name,
         description: description ?? '',
         creationTime: now,
@@ -66,20 +101,39 @@ export class RegisteredModelService {
       };
       await registry.insertModel(model);
       for (const tag of tags) await registry.setModelTag(model.modelId, tag.key, tag.value);
+      audit.record({
+        action: 'models.create',
+        target: modelTarget(name),
+        projectId,
+        details: { description: model.description, tags: model.tags },
+      });
       return model;
     });
   }
 
   async getModel(rawName: unknown): Promise<RegisteredModelRecord> {
-    return requireModel(this.ctx.store, checkModelName(rawName));
+    return this.readable(checkModelName(rawName), 'models.get');
+  }
+
+  /**
+   * The project a model belongs to, with no permission check: for other
+   * modules deciding a permission themselves (promotions, the artifact proxy).
+   */
+  async projectOfModel(rawName: unknown): Promise<string> {
+    return (await requireModel(this.ctx.store, checkModelName(rawName))).projectId;
   }
 
   async renameModel(rawName: unknown, rawNewName: unknown): Promise<RegisteredModelRecord> {
     const name = checkModelName(rawName);
     const newName = checkModelName(rawNewName, 'new_name');
+    const checked = await this.writable(name, 'models.rename');
     const now = this.ctx.clock.now();
-    return this.ctx.transactor.run(async ({ registry }) => {
-      const model = await requireModel(registry, name);
+    return this.ctx.transactor.run(async ({ registry, audit }) => {
+      const model = await recheckModel(this.ctx, registry, {
+        checked,
+        permission: 'write',
+        action: 'models.rename',
+      });
       if (newName === name) return model;
       if ((await registry.getModelByName(newName)) !== undefined) {
         throw new CairnError('ALREADY_EXISTS', `Registered Model (name=${newName}) already exists.`, {
@@ -87,6 +141,12 @@ export class RegisteredModelService {
         });
       }
       await registry.updateModel(model.modelId, { name: newName, lastUpdateTime: now });
+      audit.record({
+        action: 'models.rename',
+        target: modelTarget(name),
+        projectId: model.projectId,
+        details: { name: newName, previousName: name },
+      });
       return { ...model, name: newName, lastUpdateTime: now };
     });
   }
@@ -98,24 +158,61 @@ export class RegisteredModelService {
       'description',
       REGISTRY_LIMITS.maxDescriptionLength,
     );
+    const checked = await this.writable(name, 'models.update');
     const now = this.ctx.clock.now();
-    return this.ctx.transactor.run(async ({ registry }) => {
-      const model = await requireModel(registry, name);
+    return this.ctx.transactor.run(async ({ registry, audit }) => {
+      const model = await recheckModel(this.ctx, registry, {
+        checked,
+        permission: 'write',
+        action: 'models.update',
+      });
       if (description === undefined) return model;
       await registry.updateModel(model.modelId, { description, lastUpdateTime: now });
+      audit.record({
+        action: 'models.update',
+        target: modelTarget(name),
+        projectId: model.projectId,
+        details: { description },
+      });
       return { ...model, description, lastUpdateTime: now };
     });
   }
 
+  /** A model holding a protected alias or stage goes only by a project admin's hand. */
   async deleteModel(rawName: unknown): Promise<void> {
     const name = checkModelName(rawName);
+    const action = 'models.delete';
+    const checked = await this.writable(name, action);
+    const protection = await LabelProtection.of(
+      this.ctx.protectedTargets,
+      checked.projectId,
+      Object.keys(checked.aliases),
+    );
     const now = this.ctx.clock.now();
-    await this.ctx.transactor.run(async ({ registry }) => {
-      const model = await requireModel(registry, name);
+    await this.ctx.transactor.run(async ({ registry, audit }) => {
+      const model = await recheckModel(this.ctx, registry, { checked, permission: 'write', action });
+      for (const [alias, version] of Object.entries(model.aliases)) {
+        protection.requireAdminToRemove(this.ctx.access, {
+          model,
+          version,
+          labels: [{ kind: 'alias', name: alias }],
+          action,
+        });
+      }
+      for (const held of await registry.latestVersions(model.modelId, [])) {
+        protection.requireAdminToRemove(this.ctx.access, {
+          model,
+          version: held.version,
+          labels: held.stage === 'None' ? [] : [stageLabel(held.stage)],
+          action,
+        });
+      }
+      const actor = this.ctx.access.caller().actor;
       for (const kind of ['alias', 'stage'] as const) {
-        await registry.closeLabels({ modelId: model.modelId, kind, at: now, actor: LOCAL_ACTOR });
+        await registry.closeLabels({ modelId: model.modelId, kind, at: now, actor });
       }
       await registry.deleteModel(model.modelId);
+      audit.record({ action, target: modelTarget(name), projectId: model.projectId, details: {} });
     });
   }
 
@@ -125,7 +222,15 @@ export class RegisteredModelService {
     const orderBy = parseOrderBy(checkOrderBy(input.orderBy), REGISTERED_MODEL_SEARCH);
     const limit = checkMaxResults(input.maxResults, 100, REGISTRY_LIMITS.maxSearchResultsModels);
     const offset = decodePageToken(checkOptionalText(input.pageToken, 'page_token', 1_000));
-    const rows = await this.ctx.store.searchModels({ filter, orderBy, offset, limit });
+    const readable = this.ctx.access.readableProjects();
+    if (readable !== 'all' && readable.length === 0) return { items: [] };
+    const rows = await this.ctx.store.searchModels({
+      filter,
+      orderBy,
+      offset,
+      limit,
+      ...(readable === 'all' ? {} : { projectIds: readable }),
+    });
     return page(rows, offset, limit);
   }
 
@@ -133,72 +238,118 @@ export class RegisteredModelService {
     const name = checkModelName(rawName);
     const key = checkTagKey(rawKey);
     const value = checkText(rawValue, 'value', REGISTRY_LIMITS.maxTagValueLength);
+    const action = 'models.tag_set';
+    const checked = await this.writable(name, action);
     const now = this.ctx.clock.now();
-    await this.ctx.transactor.run(async ({ registry }) => {
-      const model = await requireModel(registry, name);
+    await this.ctx.transactor.run(async ({ registry, audit }) => {
+      const model = await recheckModel(this.ctx, registry, { checked, permission: 'write', action });
       await registry.setModelTag(model.modelId, key, value);
       await registry.updateModel(model.modelId, { lastUpdateTime: now });
+      audit.record({
+        action,
+        target: modelTarget(name),
+        projectId: model.projectId,
+        details: { key, value },
+      });
     });
   }
 
   async deleteModelTag(rawName: unknown, rawKey: unknown): Promise<void> {
     const name = checkModelName(rawName);
     const key = checkTagKey(rawKey);
-    await this.ctx.transactor.run(async ({ registry }) => {
-      const model = await requireModel(registry, name);
+    const action = 'models.tag_delete';
+    const checked = await this.writable(name, action);
+    await this.ctx.transactor.run(async ({ registry, audit }) => {
+      const model = await recheckModel(this.ctx, registry, { checked, permission: 'write', action });
       if (!(await registry.deleteModelTag(model.modelId, key))) {
         throw new CairnError('NOT_FOUND', `No tag with key=${key} on registered model ${name}`, {
           field: 'key',
         });
       }
+      audit.record({ action, target: modelTarget(name), projectId: model.projectId, details: { key } });
     });
   }
 
-  /** Points the alias at the version, moving it if it pointed elsewhere; the move is kept as history. */
-  async setAlias(input: {
-    name: unknown;
-    alias: unknown;
-    version: unknown;
-    actor?: string;
-  }): Promise<ModelVersionRecord> {
+  /**
+   * Points the alias at the version, moving it if it pointed elsewhere; the
+   * move is kept as history. An alias the project's policy protects moves only
+   * through a promotion request.
+   */
+  async setAlias(input: { name: unknown; alias: unknown; version: unknown }): Promise<ModelVersionRecord> {
     const name = checkModelName(input.name);
     const alias = checkAlias(input.alias);
     const version = checkVersionNumber(input.version);
-    const actor = input.actor ?? LOCAL_ACTOR;
+    const action = 'models.alias_set';
+    const checked = await this.writable(name, action);
+    const protection = await LabelProtection.of(this.ctx.protectedTargets, checked.projectId, [alias]);
+    protection.refuseProtectedMove({
+      model: checked,
+      version,
+      target: { kind: 'alias', name: alias },
+      action,
+    });
     const now = this.ctx.clock.now();
-    return this.ctx.transactor.run(async ({ registry }) => {
-      const model = await requireModel(registry, name);
-      const target = await requireVersion(registry, model, version);
-      if (model.aliases[alias] === version) return target;
-      await registry.closeLabels({ modelId: model.modelId, kind: 'alias', label: alias, at: now, actor });
-      await registry.setAlias(model.modelId, alias, version);
-      await registry.openLabel({
-        entryId: newId(),
-        modelId: model.modelId,
-        kind: 'alias',
-        label: alias,
-        version,
-        at: now,
-        actor,
-      });
-      return { ...target, aliases: [...target.aliases.filter((a) => a !== alias), alias].sort() };
+    const actor = this.ctx.access.caller().actor;
+    return this.ctx.transactor.run(async (stores) => {
+      const model = await recheckModel(this.ctx, stores.registry, { checked, permission: 'write', action });
+      protection.refuseProtectedMove({ model, version, target: { kind: 'alias', name: alias }, action });
+      const record = await requireVersion(stores.registry, model, version);
+      return moveAlias(stores, { model, record, alias, at: now, actor });
     });
   }
 
-  async deleteAlias(input: { name: unknown; alias: unknown; actor?: string }): Promise<void> {
+  /** Removing a protected alias is for project admins only. */
+  async deleteAlias(input: { name: unknown; alias: unknown }): Promise<void> {
     const name = checkModelName(input.name);
     const alias = checkAlias(input.alias);
+    const action = 'models.alias_delete';
+    const checked = await this.writable(name, action);
+    const protection = await LabelProtection.of(this.ctx.protectedTargets, checked.projectId, [alias]);
+    const label: LabelTarget = { kind: 'alias', name: alias };
+    const guard = (model: RegisteredModelRecord) =>
+      protection.requireAdminToRemove(this.ctx.access, {
+        model,
+        version: model.aliases[alias] ?? 0,
+        labels: model.aliases[alias] === undefined ? [] : [label],
+        action,
+      });
+    guard(checked);
     const now = this.ctx.clock.now();
-    await this.ctx.transactor.run(async ({ registry }) => {
-      const model = await requireModel(registry, name);
+    const actor = this.ctx.access.caller().actor;
+    await this.ctx.transactor.run(async ({ registry, audit }) => {
+      const model = await recheckModel(this.ctx, registry, { checked, permission: 'write', action });
+      guard(model);
       if (!(await registry.deleteAlias(model.modelId, alias))) {
         throw new CairnError('NOT_FOUND', `Registered model alias ${alias} not found on model ${name}`, {
           field: 'alias',
         });
       }
-      const actor = input.actor ?? LOCAL_ACTOR;
       await registry.closeLabels({ modelId: model.modelId, kind: 'alias', label: alias, at: now, actor });
+      audit.record({
+        action,
+        target: modelTarget(name),
+        projectId: model.projectId,
+        details: { alias, version: model.aliases[alias] ?? null },
+      });
     });
+  }
+
+  /**
+   * Moves the label of an approved promotion request, inside the promotions
+   * transaction. No permission or protection check: the promotions service has
+   * made its own (role, policy checks, approvals) before calling.
+   */
+  async applyPromotion(stores: LabelMoveStores, input: PromotionMove): Promise<ModelVersionRecord> {
+    const model = await requireModel(stores.registry, input.modelName);
+    const record = await requireVersion(stores.registry, model, input.version);
+    const at = this.ctx.clock.now();
+    const details = { promotionRequest: input.promotionRequest ?? null };
+    const move = { model, record, at, actor: input.actor, details };
+    if (input.target.kind === 'alias') {
+      return moveAlias(stores, { ...move, alias: checkAlias(input.target.name, 'target.name') });
+    }
+    const stage = checkStage(input.target.name, 'target.name');
+    return moveStage(stores, { ...move, stage, archiveExisting: input.archiveExisting === true });
   }
 
   /** Who pointed which alias or stage at which version, from when to when; `at` answers "on 3 March". */
@@ -209,7 +360,7 @@ export class RegisteredModelService {
     at?: unknown;
     limit?: unknown;
   }): Promise<LabelHistoryEntry[]> {
-    const model = await requireModel(this.ctx.store, checkModelName(input.name));
+    const model = await this.readable(checkModelName(input.name), 'models.label_history');
     const kind = input.kind === undefined || input.kind === null ? undefined : checkLabelKind(input.kind);
     const label = checkOptionalText(input.label, 'label', REGISTRY_LIMITS.maxAliasLength);
     const at = input.at === undefined || input.at === null ? undefined : checkTime(input.at, 'at');
@@ -222,7 +373,10 @@ export class RegisteredModelService {
     });
   }
 
-  /** The newest version per stage of every model given (a search page), keyed by model id, in one read. */
+  /**
+   * The newest version per stage of every model given, keyed by model id, in
+   * one read. The models come from a search, which returned readable ones only.
+   */
   async latestVersionsOfModels(
     models: readonly RegisteredModelRecord[],
   ): Promise<Map<string, ModelVersionRecord[]>> {
@@ -230,49 +384,19 @@ export class RegisteredModelService {
   }
 
   async latestVersions(rawName: unknown, rawStages?: unknown): Promise<ModelVersionRecord[]> {
-    const model = await requireModel(this.ctx.store, checkModelName(rawName));
+    const model = await this.readable(checkModelName(rawName), 'models.latest_versions');
     const stages: Stage[] =
       rawStages === undefined || rawStages === null
         ? []
         : asList(rawStages, 'stages').map((s, i) => checkStage(s, `stages[${i}]`));
     return this.ctx.store.latestVersions(model.modelId, stages);
   }
-}
 
-export function page<T>(rows: T[], offset: number, limit: number): Page<T> {
-  const items = rows.slice(0, limit);
-  return rows.length > limit ? { items, nextPageToken: encodePageToken(offset + limit) } : { items };
-}
-
-export function checkOrderBy(value: unknown): string[] {
-  const list = value === undefined || value === null ? [] : asList(value, 'order_by');
-  return list.map((item, i) => checkText(item, `order_by[${i}]`, 1_000));
-}
-
-function asList(value: unknown, field: string): unknown[] {
-  if (Array.isArray(value)) return value;
-  if (typeof value === 'string') return [value];
-  throw new CairnError('INVALID_ARGUMENT', `${field}: must be a list of strings`, { field });
-}
-
-function checkLabelKind(value: unknown): LabelHistoryEntry['kind'] {
-  if (value === 'alias' || value === 'stage') return value;
-  throw new CairnError('INVALID_ARGUMENT', `kind: must be "alias" or "stage", got ${JSON.stringify(value)}`, {
-    field: 'kind',
-  });
-}
-
-/** Epoch milliseconds, or an ISO-8601 date/time. */
-export function checkTime(value: unknown, field: string): number {
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
-  if (typeof value === 'string') {
-    if (/^\d{1,16}$/.test(value)) return Number(value);
-    const parsed = Date.parse(value);
-    if (!Number.isNaN(parsed) && /^\d{4}-\d{2}-\d{2}/.test(value)) return parsed;
+  private readable(name: string, action: string): Promise<RegisteredModelRecord> {
+    return authorizedModel(this.ctx, { name, permission: 'read', action });
   }
-  throw new CairnError(
-    'INVALID_ARGUMENT',
-    `${field}: expected epoch milliseconds or an ISO date such as 2026-03-03T12:00:00Z, got ${JSON.stringify(value)}`,
-    { field },
-  );
+
+  private writable(name: string, action: string): Promise<RegisteredModelRecord> {
+    return authorizedModel(this.ctx, { name, permission: 'write', action });
+  }
 }

@@ -17,12 +17,13 @@ import type { ModelCardView } from './model-cards.service.js';
 /**
  * Registry entities in the native API's JSON (/api/v1): camelCase, epoch-ms
  * times, integer versions. Only the contract's fields go out (not the model
- * id, project id or run link). Written field by field so a record field that
+ * id or run link). Written field by field so a record field that
  * drifts from the contract fails to compile here.
  */
 export function nativeModel(m: RegisteredModelRecord, latestVersion: number | null): RegisteredModel {
   return {
     name: m.name,
+    project: m.projectId,
     description: m.description,
     creationTime: m.creationTime,
     lastUpdateTime: m.lastUpdateTime,

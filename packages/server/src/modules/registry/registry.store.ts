@@ -14,6 +14,8 @@ export interface RegistrySearchQuery {
   offset: number;
   /** The store returns up to `limit + 1` items so the caller can tell whether a next page exists. */
   limit: number;
+  /** Only models (and versions of models) in these projects; all projects when absent. */
+  projectIds?: readonly string[];
 }
 
 export type NewModelVersion = Omit<ModelVersionRecord, 'aliases'>;
@@ -50,6 +52,8 @@ export interface RegistryStore {
   getVersion(modelId: string, version: number): Promise<ModelVersionRecord | undefined>;
   getVersionById(versionId: string): Promise<ModelVersionRecord | undefined>;
   getVersionsByIds(versionIds: readonly string[]): Promise<ModelVersionRecord[]>;
+  /** The project of the version's model, in one read (permission checks on pinned files). */
+  projectOfVersion(versionId: string): Promise<string | undefined>;
   /** The highest-numbered version per stage (all stages when `stages` is empty). */
   latestVersions(modelId: string, stages: readonly Stage[]): Promise<ModelVersionRecord[]>;
   /** `latestVersions` for many models in one read (a page of a model list), keyed by model id. */

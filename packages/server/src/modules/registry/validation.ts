@@ -26,6 +26,8 @@ export function checkText(value: unknown, field: string, maxLength: number): str
   if (typeof value !== 'string') throw invalid(field, 'must be a string');
   if (value.length > maxLength)
     throw invalid(field, `is ${value.length} characters long, the limit is ${maxLength}`);
+  // PostgreSQL text cannot hold NUL: refused here, it would otherwise fail the query with a 500.
+  if (value.includes('\u0000')) throw invalid(field, 'must not contain NUL characters');
   return value;
 }
 
@@ -139,4 +141,32 @@ export function checkBoolean(value: unknown, field: string): boolean {
   if (typeof value === 'boolean') return value;
   if (value === 'true' || value === 'false') return value === 'true';
   throw invalid(field, 'must be true or false');
+}
+
+/** The tag MLflow clients name a model's project with, since MLflow's create request has no such field. */
+export const PROJECT_TAG = 'cairn.project';
+const PROJECT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+/** The project a new model goes to: `project`, else the `cairn.project` tag, else `default`. */
+export function checkProject(
+  value: unknown,
+  tags: ReadonlyArray<{ key: string; value: string }>,
+  defaultProject: string,
+): string {
+  const given =
+    value === undefined || value === null || value === '' ? undefined : projectId(value, 'project');
+  const tag = tags.findLast((t) => t.key === PROJECT_TAG)?.value;
+  const tagged = tag === undefined || tag === '' ? undefined : projectId(tag, `tags.${PROJECT_TAG}`);
+  if (given !== undefined && tagged !== undefined && given !== tagged) {
+    throw invalid('project', `'${given}' and tag ${PROJECT_TAG} '${tagged}' differ; give one of them`);
+  }
+  return given ?? tagged ?? defaultProject;
+}
+
+function projectId(value: unknown, field: string): string {
+  const text = checkText(value, field, 63);
+  if (!PROJECT_ID_PATTERN.test(text)) {
+    throw invalid(field, `"${text}" is not a project id (lower-case letters, digits, '_' and '-')`);
+  }
+  return text;
 }

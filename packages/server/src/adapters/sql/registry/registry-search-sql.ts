@@ -77,6 +77,8 @@ export interface RegistrySearchInput {
   /** Rows to return; the store passes the page size + 1. */
   limit: number;
   offset: number;
+  /** Only rows of models in these projects (the caller's readable ones); all when absent. */
+  projectIds?: readonly string[] | undefined;
 }
 
 /** `select m.* from registered_models m …`: rows of `registered_models`. */
@@ -119,11 +121,25 @@ function searchSql(
     if (spec === undefined || ordered.has(tie.key)) continue;
     items.push(sql`${spec.column} ${sql.raw(tie.ascending ? 'asc' : 'desc')}`);
   }
+  const conditions: RawBuilder<unknown>[] = [];
+  if (input.projectIds !== undefined) conditions.push(inProjects(input.projectIds));
+  if (input.filter !== undefined) conditions.push(compile(input.filter, (c) => comparison(target, c)));
   const where =
-    input.filter === undefined ? sql`` : sql`where ${compile(input.filter, (c) => comparison(target, c))}`;
+    conditions.length === 0
+      ? sql``
+      : sql`where ${sql.join(
+          conditions.map((c) => sql`(${c})`),
+          sql` and `,
+        )}`;
   return sql<
     Record<string, unknown>
   >`${target.from} ${sql.join(joins, sql` `)} ${where} order by ${sql.join(items)} limit ${input.limit} offset ${input.offset}`;
+}
+
+/** Both targets select from `registered_models m`; an empty list matches nothing. */
+function inProjects(projectIds: readonly string[]): RawBuilder<unknown> {
+  if (projectIds.length === 0) return sql`1 = 0`;
+  return sql`m.project_id in (${sql.join(projectIds.map((id) => sql`${id}`))})`;
 }
 
 function comparison(target: RegistrySearchTarget, c: Comparison): RawBuilder<SqlBool> {

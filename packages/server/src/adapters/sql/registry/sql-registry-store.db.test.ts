@@ -27,11 +27,11 @@ describeEachDatabase('SqlRegistryStore', ({ database }) => {
 
   async function createModel(
     registry: RegistryStore,
-    input: { name: string; tags?: Record<string, string>; at?: number },
+    input: { name: string; tags?: Record<string, string>; at?: number; projectId?: string },
   ): Promise<RegisteredModelRecord> {
     const model: RegisteredModelRecord = {
       modelId: unique('model'),
-      projectId: 'default',
+      projectId: input.projectId ?? 'default',
       name: input.name,
       description: `about ${input.name}`,
       creationTime: input.at ?? NOW,
@@ -640,6 +640,62 @@ describeEachDatabase('SqlRegistryStore', ({ database }) => {
 
       expect(await registry.getFile(v.versionId, 'a%b/x.txt')).toEqual(file('a%b/x.txt'));
       expect(await registry.getFile(v.versionId, 'a%b/missing')).toBeUndefined();
+    });
+  });
+  describe('project filter', () => {
+    // Searches only return what the caller may read: the service passes the readable projects.
+    it('limits model and version searches to the given projects, with any filter', async () => {
+      const stores = createSqlStores(database().db, database().helpers);
+      for (const id of ['proj-a', 'proj-b', "proj-'c"]) await stores.tracking.ensureProject(id, id, NOW);
+      const registry = await store();
+      const byProject: Record<string, RegisteredModelRecord> = {};
+      for (const projectId of ['proj-a', 'proj-b', "proj-'c"]) {
+        byProject[projectId] = await createModel(registry, { name: `pf-${projectId}`, projectId });
+        await createVersion(registry, byProject[projectId]);
+      }
+      const models = async (filter: string, projectIds?: string[]) =>
+        (
+          await registry.searchModels({
+            filter: parseFilter(filter, REGISTERED_MODEL_SEARCH),
+            orderBy: [],
+            offset: 0,
+            limit: 50,
+            ...(projectIds === undefined ? {} : { projectIds }),
+          })
+        )
+          .map((m) => m.name)
+          .sort();
+      const versions = async (filter: string, projectIds?: string[]) =>
+        (
+          await registry.searchVersions({
+            filter: parseFilter(filter, MODEL_VERSION_SEARCH),
+            orderBy: [],
+            offset: 0,
+            limit: 50,
+            ...(projectIds === undefined ? {} : { projectIds }),
+          })
+        )
+          .map((v) => v.name)
+          .sort();
+      const all = "name LIKE 'pf-%'";
+      expect(await models(all)).toEqual(["pf-proj-'c", 'pf-proj-a', 'pf-proj-b']);
+      expect(await models(all, ['proj-b'])).toEqual(['pf-proj-b']);
+      expect(await models(all, ['proj-a', "proj-'c"])).toEqual(["pf-proj-'c", 'pf-proj-a']);
+      expect(await models(all, [])).toEqual([]);
+      expect(await models("name = 'pf-proj-a'", ['proj-b'])).toEqual([]);
+      expect(await models('', ['proj-b'])).toContain('pf-proj-b');
+      expect(await versions(all, ['proj-b'])).toEqual(['pf-proj-b']);
+      expect(await versions("name = 'pf-proj-a' and version_number = 1", ['proj-b'])).toEqual([]);
+      expect(await versions(all, [])).toEqual([]);
+      expect(await versions(all, ["proj-' or 1=1 --"])).toEqual([]);
+    });
+
+    it('names the project of a version in one read', async () => {
+      const registry = await store();
+      const model = await createModel(registry, { name: unique('pf-one') });
+      const version = await createVersion(registry, model);
+      expect(await registry.projectOfVersion(version.versionId)).toBe('default');
+      expect(await registry.projectOfVersion('missing')).toBeUndefined();
     });
   });
 });

@@ -188,6 +188,16 @@ export class SqlRegistryStore implements RegistryStore {
     return hydrateVersions(this.db, this.helpers, rows);
   }
 
+  async projectOfVersion(versionId: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('model_versions as v')
+      .innerJoin('registered_models as m', 'm.model_id', 'v.model_id')
+      .select('m.project_id')
+      .where('v.version_id', '=', versionId)
+      .executeTakeFirst();
+    return row?.project_id;
+  }
+
   async latestVersions(modelId: string, stages: readonly Stage[]): Promise<ModelVersionRecord[]> {
     const rows = await latestVersionRows(this.db, this.helpers, { modelIds: [modelId], stages });
     return hydrateVersions(this.db, this.helpers, rows);
