@@ -1,0 +1,75 @@
+import { CairnError, POLICY_LIMITS, PROMOTION_STATUSES, PROTECTABLE_STAGES } from '@cairn/contract';
+import type { PromotionStatus } from '@cairn/contract';
+import type { LabelTarget } from '../governance/index.js';
+import { checkAlias, checkModelName } from '../registry/index.js';
+
+/** Checks of what callers send, before anything is read or written. */
+
+const REQUEST_ID = /^[A-Za-z0-9-]{1,64}$/;
+
+function invalid(field: string, message: string): CairnError {
+  return new CairnError('INVALID_ARGUMENT', `${field}: ${message}`, { field });
+}
+
+export function checkRequestId(raw: unknown): string {
+  if (typeof raw !== 'string' || !REQUEST_ID.test(raw)) {
+    throw invalid('id', `${JSON.stringify(String(raw).slice(0, 80))} is not a promotion request id`);
+  }
+  return raw;
+}
+
+export function checkVersion(raw: unknown): number {
+  const value = typeof raw === 'string' && /^\d{1,10}$/.test(raw) ? Number(raw) : raw;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw invalid('version', `expected a version number (1, 2, …), got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+/** Exactly one of `alias` and `stage`. */
+export function checkTarget(input: { alias?: unknown; stage?: unknown }): LabelTarget {
+  const hasAlias = input.alias !== undefined && input.alias !== null;
+  const hasStage = input.stage !== undefined && input.stage !== null;
+  if (hasAlias === hasStage) {
+    throw invalid(
+      hasAlias ? 'stage' : 'alias',
+      'name either an alias or a stage to promote to, not both or neither',
+    );
+  }
+  if (hasAlias) return { kind: 'alias', name: checkAlias(input.alias, 'alias') };
+  if (typeof input.stage !== 'string' || !(PROTECTABLE_STAGES as readonly string[]).includes(input.stage)) {
+    throw invalid(
+      'stage',
+      `expected one of ${PROTECTABLE_STAGES.join(', ')}, got ${JSON.stringify(input.stage)}`,
+    );
+  }
+  return { kind: 'stage', name: input.stage };
+}
+
+export function checkModel(raw: unknown): string {
+  return checkModelName(raw, 'model');
+}
+
+export function checkComment(raw: unknown, field: string): string {
+  if (raw === undefined || raw === null) return '';
+  if (typeof raw !== 'string' || raw.length > POLICY_LIMITS.maxCommentLength) {
+    throw invalid(field, `expected text of at most ${POLICY_LIMITS.maxCommentLength} characters`);
+  }
+  return raw;
+}
+
+export function checkStatus(raw: unknown): PromotionStatus | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== 'string' || !(PROMOTION_STATUSES as readonly string[]).includes(raw)) {
+    throw invalid('status', `expected one of ${PROMOTION_STATUSES.join(', ')}, got ${JSON.stringify(raw)}`);
+  }
+  return raw as PromotionStatus;
+}
+
+export function checkMaxResults(raw: unknown): number {
+  if (raw === undefined || raw === null) return 100;
+  if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 1 || raw > 1_000) {
+    throw invalid('maxResults', `expected a whole number from 1 to 1000, got ${JSON.stringify(raw)}`);
+  }
+  return raw;
+}
