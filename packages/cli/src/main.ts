@@ -1,6 +1,9 @@
 import { Command, CommanderError, Option } from 'commander';
 import { lazy } from './commands/lazy.js';
 import { registerModelCommands } from './commands/models-commands.js';
+import { registerIdentityCommands } from './commands/identity-commands.js';
+import { registerPromotionCommands } from './commands/promotion-commands.js';
+import { registerAuditCommands } from './commands/audit-commands.js';
 import { environmentHelp } from './commands/server-help.js';
 import { reportError, UsageError } from './output/errors.js';
 
@@ -31,6 +34,7 @@ export function buildProgram(): Command {
     )
     .option('--db-url <url>', 'metadata database: sqlite:PATH or postgres://… [env CAIRN_DB_URL]')
     .option('--blob-url <url>', 'blob store: file:PATH or s3://bucket/prefix [env CAIRN_BLOB_URL]')
+    .option('--auth', 'require a token on every route but health, with roles per project [env CAIRN_AUTH]')
     .addHelpText('after', environmentHelp)
     .action(lazy(async () => (await import('./commands/server.js')).serverCommand));
 
@@ -51,6 +55,7 @@ export function buildProgram(): Command {
     .argument('<name>', 'experiment name')
     .description('Create an experiment')
     .option('--artifact-location <uri>', 'where its runs store artifacts (default: this server)')
+    .option('--project <id>', 'the project it belongs to (default: default); needs the editor role there')
     .option('--json', 'print JSON')
     .action(lazy(async () => (await import('./commands/experiments.js')).createExperiment));
 
@@ -78,6 +83,9 @@ export function buildProgram(): Command {
     .action(lazy(async () => (await import('./commands/runs.js')).showRun));
 
   registerModelCommands(program);
+  registerIdentityCommands(program);
+  registerPromotionCommands(program);
+  registerAuditCommands(program);
   return program;
 }
 

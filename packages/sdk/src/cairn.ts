@@ -12,14 +12,20 @@ import {
   type PinnedFile,
   type RegisteredModel,
   type RegisteredModelList,
+  type WhoAmI,
 } from '@cairn/contract';
 import { ActiveRun, type ParamValue } from './active-run.js';
+import { AuditResource } from './audit.js';
 import { ExperimentsResource } from './experiments.js';
 import type { ProgressListener } from './local-model-files.js';
 import { registerModel, versionOf, type RegisterModelOptions } from './model-registration.js';
 import { ModelsResource, type ListModelsOptions, type ListVersionsOptions } from './models.js';
 import { RunsResource } from './runs.js';
 import { HttpTransport, readJson, type Transport } from './transport.js';
+import { ProjectsResource } from './projects.js';
+import { PoliciesResource, PromotionsResource } from './promotions.js';
+import { TokensResource } from './tokens.js';
+import { UsersResource } from './users.js';
 
 export interface CairnOptions {
   /** Server URL; `CAIRN_URL`, else http://127.0.0.1:5000. */
@@ -79,6 +85,12 @@ export class Cairn {
   readonly experiments: ExperimentsResource;
   readonly runs: RunsResource;
   readonly models: ModelsResource;
+  readonly users: UsersResource;
+  readonly tokens: TokensResource;
+  readonly projects: ProjectsResource;
+  readonly policies: PoliciesResource;
+  readonly promotions: PromotionsResource;
+  readonly audit: AuditResource;
   private readonly transport: Transport;
 
   constructor(options: CairnOptions = {}) {
@@ -108,6 +120,12 @@ export class Cairn {
     this.experiments = new ExperimentsResource(this.transport);
     this.runs = new RunsResource(this.transport, timeoutMs);
     this.models = new ModelsResource(this.transport, timeoutMs);
+    this.users = new UsersResource(this.transport);
+    this.tokens = new TokensResource(this.transport);
+    this.projects = new ProjectsResource(this.transport);
+    this.policies = new PoliciesResource(this.transport);
+    this.promotions = new PromotionsResource(this.transport);
+    this.audit = new AuditResource(this.transport);
   }
 
   /**
@@ -230,6 +248,11 @@ export class Cairn {
     const { downloadVersionFiles } = await import('./local-model-files.js');
     const files = await downloadVersionFiles(this.models, version, { dir, ...options });
     return { version, files };
+  }
+
+  /** Who this client is signed in as (CAIRN_TOKEN or the `token` option), and its roles per project. */
+  async whoami(): Promise<WhoAmI> {
+    return readJson(await this.transport.send({ method: 'GET', path: '/api/v1/whoami' }));
   }
 
   /** GET /healthz: `{ status: 'ok' }` when the server is up. */

@@ -10,6 +10,14 @@ export { ModelsResource } from './models.js';
 export type { FileUpload, LabelHistoryOptions, ListModelsOptions, ListVersionsOptions } from './models.js';
 export type { RegisterModelOptions } from './model-registration.js';
 export type { ProgressListener, TransferProgress } from './local-model-files.js';
+export { UsersResource } from './users.js';
+export { TokensResource } from './tokens.js';
+export type { CreateTokenOptions } from './tokens.js';
+export { ProjectsResource } from './projects.js';
+export { PoliciesResource, PromotionsResource } from './promotions.js';
+export type { SetPolicyInput } from './promotions.js';
+export { AuditResource } from './audit.js';
+export type { ExportAuditOptions, ListAuditEventsOptions } from './audit.js';
 export { HttpTransport } from './transport.js';
 export type {
   HttpMethod,
@@ -60,4 +68,30 @@ export type {
   RunList,
   RunStatus,
   ViewType,
+  ApiToken,
+  CreatedApiToken,
+  CreateUserRequest,
+  Project,
+  ProjectMember,
+  ProjectRole,
+  User,
+  WhoAmI,
+  AuditCheckpoint,
+  AuditEvent,
+  AuditEventList,
+  AuditOutcome,
+  AuditProblem,
+  AuditProblemKind,
+  AuditPruneResult,
+  AuditPublicKey,
+  AuditVerifyResult,
+  PolicyDocument,
+  PolicyFormat,
+  ProjectPolicy,
+  PromotionCheck,
+  PromotionList,
+  PromotionRequest,
+  PromotionReview,
+  PromotionStatus,
+  PromotionTarget,
 } from '@cairn/contract';

@@ -7,10 +7,29 @@ import type { CairnConfig } from './config/load-config.js';
 import { registerErrorHandler, sendError } from './http/error-handler.js';
 import { registerHealthRoutes } from './http/health.routes.js';
 import { registerOpenApi } from './http/openapi.js';
+import { artifactOwners, modelVersionDescriber } from './project-resolvers.js';
 import { systemClock, type Clock } from './kernel/clock.js';
 import { ArtifactService, type BlobStore } from './modules/artifacts/index.js';
 import { mlflowArtifactsRoutes } from './modules/artifacts/mlflow-artifacts.routes.js';
-import { AccessControl } from './modules/governance/index.js';
+import { AccessControl, PoliciesService, type ProtectedTargets } from './modules/governance/index.js';
+import { policyRoutes } from './modules/governance/policies.routes.js';
+import { PromotionsService } from './modules/promotions/index.js';
+import { promotionRoutes } from './modules/promotions/promotions.routes.js';
+import { registerAuth } from './http/auth.js';
+import {
+  Authenticator,
+  DeniedAttempts,
+  ensureFirstAdmin,
+  LoginThrottle,
+  ProjectsService,
+  TokensService,
+  UsersService,
+  type LoginThrottleOptions,
+} from './modules/governance/index.js';
+import { identityRoutes } from './modules/governance/identity.routes.js';
+import { loadOrCreateAuditKey } from './adapters/keys/audit-key-file.js';
+import { AuditService, AuditSigner, startRetention } from './modules/governance/index.js';
+import { auditRoutes } from './modules/governance/audit.routes.js';
 import { LineageService } from './modules/lineage/index.js';
 import { lineageRoutes } from './modules/lineage/lineage.routes.js';
 import {
@@ -37,6 +56,10 @@ export interface AppOverrides {
   blobs?: BlobStore;
   /** Pino logger options or false; defaults to the configured level. */
   logger?: boolean | Record<string, unknown>;
+  /** Failed sign-ins allowed per address and the blocks after them (tests shorten them). */
+  loginThrottle?: Omit<LoginThrottleOptions, 'clock'>;
+  /** Which aliases and stages need a promotion request; tests substitute fixed answers for the policy's. */
+  protectedTargets?: ProtectedTargets;
 }
 
 export interface Services {
@@ -48,11 +71,24 @@ export interface Services {
   models: RegisteredModelService;
   versions: ModelVersionService;
   cards: ModelCardService;
+  policies: PoliciesService;
+  promotions: PromotionsService;
+  users: UsersService;
+  tokens: TokensService;
+  projects: ProjectsService;
+  audit: AuditService;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
-    cairn: { config: CairnConfig; services: Services; database: MetadataDatabase; blobs: BlobStore };
+    cairn: {
+      config: CairnConfig;
+      services: Services;
+      database: MetadataDatabase;
+      blobs: BlobStore;
+      /** Every route as registered, so tests can prove each one is covered by the permission table. */
+      routes: Array<{ method: string; url: string }>;
+    };
   }
 }
 
@@ -65,6 +101,8 @@ const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}): Promise<FastifyInstance> {
   const clock = overrides.clock ?? systemClock;
+  // Read (or made) before the database opens, so a bad key file fails start-up with nothing to undo.
+  const auditSigner = new AuditSigner(loadOrCreateAuditKey(config.audit.keyFile));
   const database = overrides.database ?? openDatabase(config.dbUrl);
   const ownsDatabase = overrides.database === undefined;
   try {
@@ -78,19 +116,69 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
   const stores = createSqlStores(database.db, database.helpers);
   const transactor = createSqlTransactor(database, clock);
   const access = new AccessControl({ authEnabled: config.auth.enabled });
-  const experiments = new ExperimentService({ store: stores.tracking, transactor, clock });
-  const tracking = new TrackingService({ experiments, store: stores.tracking, transactor, clock });
-  const artifacts = new ArtifactService({ blobs, index: stores.artifacts, transactor, clock });
-  const lineage = new LineageService({ store: stores.lineage, clock });
+  const experiments = new ExperimentService({ store: stores.tracking, transactor, clock, access });
+  const tracking = new TrackingService({ experiments, store: stores.tracking, transactor, clock, access });
+  const ownerOf = artifactOwners({ tracking, registry: stores.registry });
+  const index = stores.artifacts;
+  const artifacts = new ArtifactService({ blobs, index, transactor, clock, access, ownerOf });
+  const lineage = new LineageService({ store: stores.lineage, clock, access });
   const trackingNodes = new TrackingNodeDescriber(stores.tracking);
   for (const kind of TRACKING_NODE_KINDS) lineage.registerDescriber(kind, trackingNodes);
-  const registryContext = { store: stores.registry, transactor, clock };
+  const policies = new PoliciesService({
+    policies: stores.policies,
+    identity: stores.identity,
+    transactor,
+    access,
+    clock,
+  });
+  const registryContext = {
+    store: stores.registry,
+    transactor,
+    clock,
+    access,
+    protectedTargets: overrides.protectedTargets ?? policies,
+    projects: stores.identity,
+  };
   const models = new RegisteredModelService(registryContext);
-  const versions = new ModelVersionService(registryContext, { runs: tracking, artifacts, blobs });
+  const versions = new ModelVersionService(registryContext, {
+    runs: tracking,
+    experiments,
+    artifacts,
+    blobs,
+  });
   const cards = new ModelCardService(registryContext, { versions, runs: tracking, lineage });
-  lineage.registerDescriber('model_version', { describe: (_kind, ids) => versions.describeVersions(ids) });
-  artifacts.mountReadOnly(PINNED_ARTIFACT_ROOT, new PinnedFilesTree(stores.registry, clock));
+  const promotions = new PromotionsService({
+    store: stores.promotions,
+    transactor,
+    clock,
+    access,
+    policies,
+    models,
+    evidence: { versions, cards, runs: tracking, lineage },
+  });
+  lineage.registerDescriber('model_version', modelVersionDescriber(versions, stores.registry));
+  artifacts.mountReadOnly(PINNED_ARTIFACT_ROOT, new PinnedFilesTree(stores.registry, clock, access));
   await experiments.ensureDefaults();
+  const identityContext = { identity: stores.identity, transactor, access, clock };
+  const users = new UsersService(identityContext);
+  const tokens = new TokensService(identityContext);
+  const projects = new ProjectsService(identityContext);
+  const audit = new AuditService({
+    log: stores.auditLog,
+    transactor,
+    access,
+    clock,
+    signer: auditSigner,
+    minRetentionDays: config.audit.minRetentionDays,
+  });
+  if (config.auth.enabled) {
+    try {
+      await ensureFirstAdmin({ identity: stores.identity, transactor, clock }, config.auth);
+    } catch (error) {
+      if (ownsDatabase) await database.close().catch(() => undefined);
+      throw error;
+    }
+  }
 
   const app = Fastify({
     logger: overrides.logger ?? (config.logLevel === 'silent' ? false : { level: config.logLevel }),
@@ -109,8 +197,27 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
       sendError(request, reply, error);
     },
   });
-  const services: Services = { access, experiments, tracking, artifacts, lineage, models, versions, cards };
-  app.decorate('cairn', { config, services, database, blobs });
+  const services: Services = {
+    access,
+    experiments,
+    tracking,
+    artifacts,
+    lineage,
+    models,
+    versions,
+    cards,
+    policies,
+    promotions,
+    users,
+    tokens,
+    projects,
+    audit,
+  };
+  const routes: Array<{ method: string; url: string }> = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+  });
+  app.decorate('cairn', { config, services, database, blobs, routes });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -118,7 +225,24 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
     if (ownsDatabase) await database.close();
   });
 
+  const { retentionDays } = config.audit;
+  if (retentionDays !== undefined) {
+    const retention = startRetention({
+      audit,
+      retentionDays,
+      onPruned: (result) => app.log.info(result, 'audit events past retention deleted'),
+      onError: (error) => app.log.error({ err: error }, 'audit retention run failed'),
+    });
+    app.addHook('preClose', async () => retention.stop());
+  }
+
   registerErrorHandler(app);
+  registerAuth(app, {
+    authEnabled: config.auth.enabled,
+    authenticator: new Authenticator({ identity: stores.identity, clock }),
+    throttle: new LoginThrottle({ ...overrides.loginThrottle, clock }),
+    deniedAttempts: new DeniedAttempts(transactor),
+  });
   await registerOpenApi(app);
   registerHealthRoutes(app);
   for (const prefix of ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow']) {
@@ -131,6 +255,10 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
   await app.register(trackingRoutes, { prefix: '/api/v1', experiments, tracking, artifacts });
   await app.register(lineageRoutes, { prefix: '/api/v1', lineage });
   await app.register(registryRoutes, { prefix: '/api/v1', models, versions, cards, artifacts, lineage });
+  await app.register(identityRoutes, { prefix: '/api/v1', access, users, tokens, projects });
+  await app.register(auditRoutes, { prefix: '/api/v1', audit });
+  await app.register(policyRoutes, { prefix: '/api/v1', policies });
+  await app.register(promotionRoutes, { prefix: '/api/v1', promotions });
   await app.ready();
   return app;
 }

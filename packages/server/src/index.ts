@@ -2,7 +2,17 @@ export { buildApp } from './app.js';
 export type { AppOverrides, Services } from './app.js';
 export { startServer } from './main.js';
 export type { RunningServer } from './main.js';
+export { bootstrapAdminInStore } from './admin-bootstrap.js';
+export type { BootstrappedAdmin } from './admin-bootstrap.js';
 export { loadConfig } from './config/load-config.js';
 export type { CairnConfig, ConfigFlags, LoadConfigOptions } from './config/load-config.js';
 export { ENV_VARS } from './config/env-vars.js';
 export type { EnvVarSpec } from './config/env-vars.js';
+export { auditPublicKeyOfDataDir, dataDirLocations, verifyAuditStore } from './audit-store-verify.js';
+export type { VerifyAuditStoreOptions } from './audit-store-verify.js';
+export { verifyAuditExport } from './modules/governance/index.js';
+export type {
+  AuditVerifyResult,
+  ExportVerifyOptions,
+  ExportVerifyResult,
+} from './modules/governance/index.js';

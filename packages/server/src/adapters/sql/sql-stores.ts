@@ -66,7 +66,7 @@ export function createSqlTransactor(
         return await database.db.transaction().execute(async (trx) => {
           const audit = new PendingAuditEvents(clock);
           const result = await work(createSqlStores(trx, database.helpers, audit));
-          await appendAuditEvents(trx, audit.drain());
+          await appendAuditEvents(trx, database.helpers, audit.drain());
           return result;
         });
       } catch (error) {

@@ -18,7 +18,13 @@ export function deniedAttemptOf(error: unknown): AuditEntry | undefined {
   return (error as { [DENIAL]?: AuditEntry })[DENIAL];
 }
 
-function denied(message: string, entry: AuditEntry): CairnError {
+/**
+ * A PERMISSION_DENIED that carries the attempt, so the request's failure path
+ * records it in the audit trail once the failed use case is over (recording
+ * inside it would roll back with it). For refusals decided outside
+ * `AccessControl`: protected labels, four eyes.
+ */
+export function deniedError(message: string, entry: AuditEntry): CairnError {
   const error = new CairnError('PERMISSION_DENIED', message);
   Object.defineProperty(error, DENIAL, { value: entry, enumerable: false });
   return error;
@@ -54,7 +60,7 @@ export class AccessControl {
     if (this.can(permission, projectId)) return;
     const caller = this.caller();
     const role = LEAST_ROLE_FOR[permission];
-    throw denied(
+    throw deniedError(
       `${caller.actor} may not ${attempt.action} in project '${projectId}': that needs the ${role} role there ` +
         `(a project admin can grant it: cairn projects grant ${projectId} ${caller.actor} ${role}).`,
       { ...attempt, projectId, outcome: 'denied', details: { needed: permission } },
@@ -65,7 +71,7 @@ export class AccessControl {
   requireAdmin(attempt: Attempt): void {
     const caller = this.caller();
     if (caller.isAdmin) return;
-    throw denied(`${caller.actor} may not ${attempt.action}: only a Cairn admin may.`, {
+    throw deniedError(`${caller.actor} may not ${attempt.action}: only a Cairn admin may.`, {
       ...attempt,
       outcome: 'denied',
       details: { needed: 'server admin' },
