@@ -52,8 +52,22 @@ export function checkModel(raw: unknown): string {
 
 export function checkComment(raw: unknown, field: string): string {
   if (raw === undefined || raw === null) return '';
-  if (typeof raw !== 'string' || raw.length > POLICY_LIMITS.maxCommentLength) {
-    throw invalid(field, `expected text of at most ${POLICY_LIMITS.maxCommentLength} characters`);
+  // Without NUL: PostgreSQL text cannot hold it, so storing it would fail with a 500.
+  if (typeof raw !== 'string' || raw.length > POLICY_LIMITS.maxCommentLength || raw.includes('\u0000')) {
+    throw invalid(
+      field,
+      `expected text of at most ${POLICY_LIMITS.maxCommentLength} characters, without NUL`,
+    );
+  }
+  return raw;
+}
+
+const PROJECT_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+/** A project named in a list filter: checked before it reaches a permission check or a query. */
+export function checkProjectFilter(raw: unknown): string {
+  if (typeof raw !== 'string' || !PROJECT_ID.test(raw)) {
+    throw invalid('project', `${JSON.stringify(String(raw).slice(0, 80))} is not a project id`);
   }
   return raw;
 }

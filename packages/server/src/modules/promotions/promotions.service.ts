@@ -31,6 +31,7 @@ import {
   checkComment,
   checkMaxResults,
   checkModel,
+  checkProjectFilter,
   checkRequestId,
   checkStatus,
   checkTarget,
@@ -187,7 +188,7 @@ export class PromotionsService {
     const modelName = input.model === undefined || input.model === null ? undefined : checkModel(input.model);
     let projectIds: readonly string[] | undefined;
     if (input.project !== undefined && input.project !== null) {
-      const project = String(input.project);
+      const project = checkProjectFilter(input.project);
       access.require('read', project, {
         action: 'promotions.list',
         target: { kind: 'project', id: project },

@@ -1,0 +1,247 @@
+import type { FastifyInstance } from 'fastify';
+
+/** Who calls, in the permission sweep: no token, a user with no role, one user per role in `own`, the server admin. */
+export const CALLERS = ['anonymous', 'nobody', 'viewer', 'editor', 'approver', 'padmin', 'admin'] as const;
+export type CallerName = (typeof CALLERS)[number];
+
+/** The project every role is held in, and the one only the server admin may touch. */
+export const OWN = 'own';
+export const OTHER = 'other';
+export type ProjectName = typeof OWN | typeof OTHER;
+
+/** Editor in both projects: creates the promotion requests, so no caller under test is their requester. */
+export const MAKER = 'maker';
+
+const ROLE_OF: Record<string, string> = {
+  viewer: 'viewer',
+  editor: 'editor',
+  approver: 'approver',
+  padmin: 'admin',
+};
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface TestRequest {
+  method: Method;
+  url: string;
+  /** Sent as application/json. */
+  json?: unknown;
+  /** Sent as-is with `contentType` (application/octet-stream by default). */
+  text?: string;
+  contentType?: string;
+}
+
+export interface Reply {
+  status: number;
+  /** Parsed JSON, or the text when the body is not JSON. */
+  body: any;
+  text: string;
+  requestId: string;
+}
+
+/** Lazily made things in one project, each created at most once per fixture set. */
+export interface Fixtures {
+  readonly project: ProjectName;
+  /** An experiment with the tag `t`. */
+  experiment(): Promise<{ id: string; name: string }>;
+  /** A run of `experiment()` with metric `auc`, param `p`, tag `t` and the artifact `model/model.bin`. */
+  run(): Promise<{ id: string; experimentId: string }>;
+  /** A model (tag `t`) with version 1 from `run()` (tag `t`, card filled in) and alias `candidate` on it. */
+  model(): Promise<{ name: string; versionId: string }>;
+  /** A pending request by MAKER to move version 1 of `model()` to `champion`. */
+  promotion(): Promise<{ id: string }>;
+  /** Runs `make` once per fixture set under `key`: set-up steps of a request (delete before restore). */
+  memo<T>(key: string, make: () => Promise<T>): Promise<T>;
+}
+
+/** The app, its callers' tokens and the fixtures made so far, for the permission and hostile-input tests. */
+export class PermissionWorld {
+  readonly tokens = new Map<string, string>();
+  /** `kind:id` → project, for every fixture made (and MLflow's default experiment): what a list may show to whom. */
+  readonly projectOf = new Map<string, string>([['experiment:0', 'default']]);
+  /** Called with every answer, set-up included. */
+  observe: ((reply: Reply) => void) | undefined;
+  private counter = 0;
+
+  constructor(
+    readonly app: FastifyInstance,
+    adminToken: string,
+  ) {
+    this.tokens.set('admin', adminToken);
+  }
+
+  /** A number never handed out before in this world: for names that must not collide. */
+  unique(): number {
+    return ++this.counter;
+  }
+
+  async send(who: string, request: TestRequest): Promise<Reply> {
+    const requestId = `perm-${who}-${this.unique()}`;
+    const headers: Record<string, string> = { 'x-request-id': requestId };
+    const token = this.tokens.get(who);
+    if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
+    let payload: string | undefined;
+    if (request.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(request.json);
+    } else if (request.text !== undefined) {
+      headers['content-type'] = request.contentType ?? 'application/octet-stream';
+      payload = request.text;
+    }
+    const response = await this.app.inject({
+      method: request.method,
+      url: request.url,
+      headers,
+      ...(payload === undefined ? {} : { payload }),
+    });
+    let body: unknown = response.body;
+    try {
+      body = response.body === '' ? undefined : JSON.parse(response.body);
+    } catch {
+      // not JSON: keep the text
+    }
+    const reply = { status: response.statusCode, body, text: response.body, requestId };
+    this.observe?.(reply);
+    return reply;
+  }
+
+  /** A request that must succeed (set-up), as `who`. */
+  async must(who: string, request: TestRequest): Promise<any> {
+    const reply = await this.send(who, request);
+    if (reply.status >= 300) {
+      throw new Error(`${who} ${request.method} ${request.url}: ${reply.status} ${reply.text.slice(0, 500)}`);
+    }
+    return reply.body;
+  }
+
+  /** Projects own and other, a user per role in own, `nobody`, MAKER; a token each. */
+  async populate(): Promise<void> {
+    for (const id of [OWN, OTHER]) {
+      await this.must('admin', { method: 'POST', url: '/api/v1/projects', json: { id } });
+      this.projectOf.set(`project:${id}`, id);
+    }
+    const grants: Array<[string, Array<[string, string]>]> = [
+      ...Object.entries(ROLE_OF).map(([user, role]): [string, Array<[string, string]>] => [
+        user,
+        [[OWN, role]],
+      ]),
+      ['nobody', []],
+      [
+        MAKER,
+        [
+          [OWN, 'editor'],
+          [OTHER, 'editor'],
+        ],
+      ],
+    ];
+    for (const [user, roles] of grants) {
+      await this.must('admin', { method: 'POST', url: '/api/v1/users', json: { name: user } });
+      for (const [project, role] of roles) {
+        await this.must('admin', {
+          method: 'POST',
+          url: `/api/v1/projects/${project}/members`,
+          json: { user, role },
+        });
+      }
+      const created = await this.must('admin', {
+        method: 'POST',
+        url: '/api/v1/tokens',
+        json: { user, name: 'permission-sweep' },
+      });
+      this.tokens.set(user, created.token as string);
+    }
+  }
+
+  /** A new, empty fixture set in `project`: nothing is created until asked for. */
+  fixtures(project: ProjectName): Fixtures {
+    const memos = new Map<string, Promise<unknown>>();
+    const memo = <T>(key: string, make: () => Promise<T>): Promise<T> => {
+      let found = memos.get(key) as Promise<T> | undefined;
+      if (found === undefined) {
+        found = make();
+        memos.set(key, found);
+      }
+      return found;
+    };
+    const n = this.unique();
+    const admin = (request: TestRequest) => this.must('admin', request);
+    const fx: Fixtures = {
+      project,
+      memo,
+      experiment: () =>
+        memo('experiment', async () => {
+          const name = `${project}-exp-${n}`;
+          const created = await admin({
+            method: 'POST',
+            url: '/api/v1/experiments',
+            json: { name, project, tags: { t: 'v' } },
+          });
+          const id = created.experimentId as string;
+          this.projectOf.set(`experiment:${id}`, project);
+          return { id, name };
+        }),
+      run: () =>
+        memo('run', async () => {
+          const experiment = await fx.experiment();
+          const created = await admin({
+            method: 'POST',
+            url: '/api/v1/runs',
+            json: { experimentId: experiment.id, runName: `run-${n}` },
+          });
+          const id = created.info.runId as string;
+          this.projectOf.set(`run:${id}`, project);
+          await admin({
+            method: 'POST',
+            url: `/api/v1/runs/${id}/log-batch`,
+            json: {
+              metrics: [{ key: 'auc', value: 0.91, step: 0 }],
+              params: [{ key: 'p', value: '1' }],
+              tags: [{ key: 't', value: 'v' }],
+            },
+          });
+          await admin({
+            method: 'PUT',
+            url: `/api/v1/runs/${id}/artifacts/model/model.bin`,
+            text: `weights ${project} ${n}`,
+          });
+          return { id, experimentId: experiment.id };
+        }),
+      model: () =>
+        memo('model', async () => {
+          const run = await fx.run();
+          const name = `${project}-model-${n}`;
+          await admin({ method: 'POST', url: '/api/v1/models', json: { name, project, tags: { t: 'v' } } });
+          this.projectOf.set(`model:${name}`, project);
+          const version = await admin({
+            method: 'POST',
+            url: `/api/v1/models/${name}/versions`,
+            json: { source: `runs:/${run.id}/model`, tags: { t: 'v' } },
+          });
+          await admin({
+            method: 'PUT',
+            url: `/api/v1/models/${name}/aliases/candidate`,
+            json: { version: 1 },
+          });
+          await admin({
+            method: 'PATCH',
+            url: `/api/v1/models/${name}/versions/1/card`,
+            json: { intendedUse: 'permission tests', riskTier: 'low' },
+          });
+          return { name, versionId: version.versionId as string };
+        }),
+      promotion: () =>
+        memo('promotion', async () => {
+          const model = await fx.model();
+          const created = await this.must(MAKER, {
+            method: 'POST',
+            url: '/api/v1/promotions',
+            json: { model: model.name, version: 1, alias: 'champion', reason: 'permission sweep' },
+          });
+          const id = created.id as string;
+          this.projectOf.set(`promotion:${id}`, project);
+          return { id };
+        }),
+    };
+    return fx;
+  }
+}
