@@ -18,6 +18,7 @@ import { promotionRoutes } from './modules/promotions/promotions.routes.js';
 import { registerAuth } from './http/auth.js';
 import {
   Authenticator,
+  notifyingTransactor,
   DeniedAttempts,
   ensureFirstAdmin,
   LoginThrottle,
@@ -159,7 +160,13 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
   lineage.registerDescriber('model_version', modelVersionDescriber(versions, stores.registry));
   artifacts.mountReadOnly(PINNED_ARTIFACT_ROOT, new PinnedFilesTree(stores.registry, clock, access));
   await experiments.ensureDefaults();
-  const identityContext = { identity: stores.identity, transactor, access, clock };
+  const authenticator = new Authenticator({ identity: stores.identity, clock });
+  const identityContext = {
+    identity: stores.identity,
+    transactor: notifyingTransactor(transactor, () => authenticator.forget()),
+    access,
+    clock,
+  };
   const users = new UsersService(identityContext);
   const tokens = new TokensService(identityContext);
   const projects = new ProjectsService(identityContext);
@@ -239,7 +246,7 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
   registerErrorHandler(app);
   registerAuth(app, {
     authEnabled: config.auth.enabled,
-    authenticator: new Authenticator({ identity: stores.identity, clock }),
+    authenticator,
     throttle: new LoginThrottle({ ...overrides.loginThrottle, clock }),
     deniedAttempts: new DeniedAttempts(transactor),
   });

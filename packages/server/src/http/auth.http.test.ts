@@ -381,4 +381,26 @@ describeEachDatabase('authentication over HTTP', ({ database }) => {
     const listed = await asAdmin({ url: '/api/v1/tokens?user=alice' });
     expect(listed.body.tokens.find((x: any) => x.id === id).expiresAt).toBe(now + 2 * DAY);
   });
+
+  it('stops a token, a user or a role the moment it is revoked, even one used a moment before', async () => {
+    await asAdmin({ method: 'POST', url: '/api/v1/users', payload: { name: 'erin' } });
+    await asAdmin({
+      method: 'POST',
+      url: '/api/v1/projects/default/members',
+      payload: { user: 'erin', role: 'viewer' },
+    });
+    const first = await newToken('erin');
+    const second = await newToken('erin');
+    const asErin = (token: string) =>
+      req({ url: '/api/v1/experiments/0', authorization: bearer(token), address: freshAddress() });
+    // Each token is used, so the authenticator remembers it, before each change.
+    expect((await asErin(first.token)).status).toBe(200);
+    await asAdmin({ method: 'DELETE', url: '/api/v1/projects/default/members/erin/viewer' });
+    expect((await asErin(first.token)).status).toBe(403);
+    await asAdmin({ method: 'DELETE', url: `/api/v1/tokens/${first.id}` });
+    expect((await asErin(first.token)).status).toBe(401);
+    expect((await asErin(second.token)).status).toBe(403);
+    await asAdmin({ method: 'POST', url: '/api/v1/users/erin/disable' });
+    expect((await asErin(second.token)).status).toBe(401);
+  });
 });

@@ -30,3 +30,23 @@ export async function requireUser(
   }
   return user;
 }
+
+/**
+ * The identity services' transactor: after every committed change to users,
+ * tokens or role bindings, `changed` runs (the authenticator forgets what it
+ * remembered), so a revoked token or a removed role stops working at once.
+ */
+export function notifyingTransactor(
+  transactor: Transactor<IdentityTransactionStores>,
+  changed: () => void,
+): Transactor<IdentityTransactionStores> {
+  return {
+    async run<T>(work: (stores: IdentityTransactionStores) => Promise<T>): Promise<T> {
+      try {
+        return await transactor.run(work);
+      } finally {
+        changed();
+      }
+    },
+  };
+}

@@ -34,6 +34,7 @@ export type { AuthFailureReason } from './authenticator.js';
 export { bootstrapAdmin, ensureFirstAdmin, FIRST_ADMIN_NAME } from './bootstrap.js';
 export type { BootstrapDeps } from './bootstrap.js';
 export { anonymousCaller, authFailedEntry, DeniedAttempts } from './denied-attempts.js';
+export { notifyingTransactor } from './identity-context.js';
 export type { IdentityContext, IdentityTransactionStores } from './identity-context.js';
 export { LoginThrottle } from './login-throttle.js';
 export type { LoginThrottleOptions } from './login-throttle.js';
