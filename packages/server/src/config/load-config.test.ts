@@ -35,6 +35,44 @@ describe('loadConfig', () => {
     expect(withFlag.logLevel).toBe('warn');
   });
 
+  it('reads governance settings: auth off by default, retention never below the minimum', () => {
+    const cwd = tmp();
+    const plain = loadConfig({ cwd, env: {} });
+    expect(plain.auth).toEqual({ enabled: false, adminToken: undefined });
+    expect(plain.audit).toEqual({
+      retentionDays: undefined,
+      minRetentionDays: 180,
+      keyFile: path.join(cwd, '.cairn', 'audit-signing-key.pem'),
+    });
+    const on = loadConfig({
+      cwd,
+      env: { CAIRN_AUTH: 'true', CAIRN_ADMIN_TOKEN: 'a'.repeat(32), CAIRN_AUDIT_RETENTION_DAYS: '400' },
+    });
+    expect(on.auth).toEqual({ enabled: true, adminToken: 'a'.repeat(32) });
+    expect(on.audit.retentionDays).toBe(400);
+    expect(loadConfig({ cwd, env: {}, flags: { auth: 'yes' } }).auth.enabled).toBe(true);
+  });
+
+  it.each([
+    [{ CAIRN_AUTH: 'maybe' }, /CAIRN_AUTH must be true or false/],
+    [{ CAIRN_ADMIN_TOKEN: 'short' }, /at least 32 characters/],
+    [{ CAIRN_AUDIT_RETENTION_DAYS: '30' }, /below the audit minimum retention of 180 days/],
+    [
+      { CAIRN_AUDIT_RETENTION_DAYS: '100', CAIRN_AUDIT_MIN_RETENTION_DAYS: '365' },
+      /below the audit minimum retention of 365 days/,
+    ],
+    [{ CAIRN_AUDIT_MIN_RETENTION_DAYS: '-1' }, /must be a number of days/],
+    [{ CAIRN_AUDIT_RETENTION_DAYS: 'forever' }, /must be a number of days/],
+  ])('refuses %j', (env, message) => {
+    expect(() => loadConfig({ cwd: tmp(), env })).toThrow(message);
+  });
+
+  it('never takes the admin token from cairn.config.json', () => {
+    const cwd = tmp();
+    writeFileSync(path.join(cwd, 'cairn.config.json'), JSON.stringify({ adminToken: 'b'.repeat(40) }));
+    expect(loadConfig({ cwd, env: {} }).auth.adminToken).toBeUndefined();
+  });
+
   it('derives database and blob paths from --data-dir and keeps explicit URLs', () => {
     const cwd = tmp();
     const config = loadConfig({ cwd, env: {}, flags: { dataDir: 'state' } });
