@@ -1,10 +1,7 @@
-import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODE_BY_CODE } from '../packages/contract/src/index.js';
@@ -16,38 +13,19 @@ import {
   isPostgresReachable,
   type TestDatabaseUrl,
 } from '../packages/server/src/testing/test-databases.js';
+import { envWithout, runCairn, type CairnResult } from './helpers.js';
 
 // The audit trail as an auditor meets it: real API activity, then the stored
 // chain tampered with through SQL, one way at a time; the server's verify and
 // the built CLI reading the database directly must each name the first bad
 // event. Needs `npm run build`.
-const REPO = fileURLToPath(new URL('..', import.meta.url));
-const CLI = path.join(REPO, 'packages/cli/bin/cairn.js');
-const run = promisify(execFile);
 const ADMIN_TOKEN = 'e2e-audit-admin-token-0123456789abcdef0123456789';
 const DATA_LOSS = EXIT_CODE_BY_CODE.DATA_LOSS;
 const dialects = (await isPostgresReachable()) ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cairn(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  const { CAIRN_TOKEN: _t, CAIRN_URL: _u, ...inherited } = process.env;
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
-      cwd: REPO,
-      env: { ...inherited, ...env },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+/** The CLI without CAIRN_TOKEN or CAIRN_URL from this shell: only what a test passes reaches it. */
+const cairn = (args: string[], env: Record<string, string> = {}): Promise<CairnResult> =>
+  runCairn(args, { env: envWithout(['CAIRN_TOKEN', 'CAIRN_URL'], env), timeoutMs: 60_000 });
 
 /** The stored chain as rows, to tamper with and to put back exactly. */
 interface Snapshot {

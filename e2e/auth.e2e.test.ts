@@ -1,100 +1,31 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabaseUrl, isPostgresReachable } from '../packages/server/src/testing/test-databases.js';
+import { envWithout, runCairn, startCairnServer, type CairnResult, type CairnServer } from './helpers.js';
 
 // Authentication as an operator and a user meet it: the built CLI starts
 // `cairn server --auth`, bootstraps the first admin, creates users and tokens
 // and signs in with them. Needs `npm run build`.
-const REPO = fileURLToPath(new URL('..', import.meta.url));
-const CLI = path.join(REPO, 'packages/cli/bin/cairn.js');
-const run = promisify(execFile);
 const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef0123456789abcdef';
 const pgReachable = await isPostgresReachable();
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
 /** The CLI with a clean environment: only what a test passes reaches it. */
-async function cairn(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  const { CAIRN_TOKEN: _t, CAIRN_ADMIN_TOKEN: _a, CAIRN_URL: _u, ...inherited } = process.env;
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
-      cwd: REPO,
-      env: { ...inherited, ...env },
-      timeout: 30_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const cairn = (args: string[], env: Record<string, string> = {}): Promise<CairnResult> =>
+  runCairn(args, { env: envWithout(['CAIRN_TOKEN', 'CAIRN_ADMIN_TOKEN', 'CAIRN_URL'], env) });
 
-interface Server {
-  url: string;
-  process: ChildProcess;
-  stderr: () => string;
-  stop(): Promise<void>;
-}
-
-/** Starts `cairn server --auth …`; resolves once /readyz answers, or rejects with the server's own words. */
-async function startServer(args: string[], env: Record<string, string> = {}): Promise<Server> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const { CAIRN_ADMIN_TOKEN: _a, ...inherited } = process.env;
-  const child = spawn(process.execPath, [CLI, 'server', '--auth', '--port', String(port), ...args], {
-    env: { ...inherited, CAIRN_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  let exited = false;
-  const closed = new Promise((resolve) => child.once('close', resolve));
-  child.once('exit', () => {
-    exited = true;
-  });
-  const stop = async (): Promise<void> => {
-    if (!exited) child.kill('SIGTERM');
-    await closed;
-  };
-  for (let i = 0; i < 300 && !exited; i++) {
-    try {
-      if ((await fetch(`${url}/readyz`)).ok) return { url, process: child, stderr: () => stderr, stop };
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  await stop();
-  throw new Error(`server did not start:\n${stderr}`);
-}
+/** `cairn server --auth …` with no CAIRN_ADMIN_TOKEN but the one a test passes. */
+const startServer = (args: string[], env: Record<string, string> = {}): Promise<CairnServer> =>
+  startCairnServer({ args: ['--auth', ...args], env: envWithout(['CAIRN_ADMIN_TOKEN'], env) });
 
 describe('cairn server --auth with CAIRN_ADMIN_TOKEN', () => {
-  let server: Server;
+  let server: CairnServer;
   let dataDir: string;
   let aliceToken: string;
   let aliceTokenId: string;
 
-  const as = (token: string, ...args: string[]): Promise<Result> =>
+  const as = (token: string, ...args: string[]): Promise<CairnResult> =>
     cairn([...args, '--url', server.url], { CAIRN_TOKEN: token });
   const ok = async (token: string, ...args: string[]): Promise<string> => {
     const result = await as(token, ...args);

@@ -1,46 +1,22 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO, runCairn, startCairnServer, type CairnResult, type CairnServer } from './helpers.js';
 
 // Drives the built CLI as a user would: `cairn server` in its own process, then
 // `cairn …` commands against it. Needs `npm run build` (npm test does it first).
-const REPO = fileURLToPath(new URL('..', import.meta.url));
-const CLI = path.join(REPO, 'packages/cli/bin/cairn.js');
 const run = promisify(execFile);
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
-async function cairn(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
-      cwd: REPO,
-      env: { ...process.env, ...env },
-      timeout: 30_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+/** The CLI with this shell's environment and `env` on top. */
+const cairn = (args: string[], env: Record<string, string> = {}): Promise<CairnResult> =>
+  runCairn(args, { env: { ...process.env, ...env } });
 
 describe('cairn CLI against a running server', () => {
-  let server: ChildProcess;
+  let server: CairnServer;
   let url: string;
   let dataDir: string;
   let runId: string;
@@ -57,23 +33,8 @@ describe('cairn CLI against a running server', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'cairn-e2e-'));
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    server = spawn(
-      process.execPath,
-      [CLI, 'server', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir],
-      {
-        env: { ...process.env, CAIRN_LOG_LEVEL: 'warn' },
-        stdio: 'ignore',
-      },
-    );
-    for (let i = 0; i < 300; i++) {
-      try {
-        if ((await fetch(`${url}/readyz`)).ok) break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    server = await startCairnServer({ args: ['--host', '127.0.0.1'], dataDir });
+    url = server.url;
     const exp = await post('experiments/create', { name: 'cli-e2e' });
     const created = await post('runs/create', {
       experiment_id: exp.experiment_id,
@@ -90,8 +51,7 @@ describe('cairn CLI against a running server', () => {
   });
 
   afterAll(async () => {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
 

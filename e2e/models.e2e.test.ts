@@ -1,51 +1,21 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildLinearModel } from '../packages/server/src/testing/onnx-builder.js';
+import { runCairn, startCairnServer, type CairnResult, type CairnServer } from './helpers.js';
 
 // The registry commands as a user runs them: the built CLI against `cairn server`
 // on 127.0.0.1 with a temporary SQLite data folder. Needs `npm run build`.
-const REPO = fileURLToPath(new URL('..', import.meta.url));
-const CLI = path.join(REPO, 'packages/cli/bin/cairn.js');
-const run = promisify(execFile);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 describe('cairn models against a running server', () => {
-  let server: ChildProcess;
+  let server: CairnServer;
   let url: string;
   let dataDir: string;
   let work: string;
   let runId: string;
 
-  const cairn = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [CLI, ...args, '--url', url], {
-        cwd: work,
-        timeout: 30_000,
-      });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code?: number; stdout?: string; stderr?: string };
-      return {
-        code: typeof e.code === 'number' ? e.code : -1,
-        stdout: e.stdout ?? '',
-        stderr: e.stderr ?? '',
-      };
-    }
-  };
+  const cairn = (...args: string[]): Promise<CairnResult> => runCairn([...args, '--url', url], { cwd: work });
   const ok = async (...args: string[]): Promise<string> => {
     const result = await cairn(...args);
     expect(result.code, `cairn ${args.join(' ')}\n${result.stderr}`).toBe(0);
@@ -64,20 +34,8 @@ describe('cairn models against a running server', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'cairn-e2e-models-'));
     work = mkdtempSync(path.join(os.tmpdir(), 'cairn-e2e-work-'));
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    server = spawn(
-      process.execPath,
-      [CLI, 'server', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir],
-      { env: { ...process.env, CAIRN_LOG_LEVEL: 'warn' }, stdio: 'ignore' },
-    );
-    for (let i = 0; i < 300; i++) {
-      try {
-        if ((await fetch(`${url}/readyz`)).ok) break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    server = await startCairnServer({ args: ['--host', '127.0.0.1'], dataDir });
+    url = server.url;
     mkdirSync(path.join(work, 'model', 'conf'), { recursive: true });
     writeFileSync(path.join(work, 'model', 'weights.bin'), 'weights v1');
     writeFileSync(path.join(work, 'model', 'conf', 'params.json'), '{"depth": 3}');
@@ -98,8 +56,7 @@ describe('cairn models against a running server', () => {
   });
 
   afterAll(async () => {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });
   });

@@ -1,59 +1,28 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { envWithout, runCairn, startCairnServer, type CairnResult, type CairnServer } from './helpers.js';
 
 // A promotion as a team runs it: the built CLI against `cairn server --auth`;
 // an admin sets the project's policy, an editor asks for `champion`, an
 // approver approves, and everyone can read the story. Needs `npm run build`.
-const REPO = fileURLToPath(new URL('..', import.meta.url));
-const CLI = path.join(REPO, 'packages/cli/bin/cairn.js');
-const run = promisify(execFile);
 const ADMIN_TOKEN = 'e2e-promotions-admin-0123456789abcdef0123456789abcd';
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
 describe('cairn policy and cairn promotions against cairn server --auth', () => {
-  let server: ChildProcess;
+  let server: CairnServer;
   let url: string;
   let dataDir: string;
   const tokens = new Map<string, string>([['admin', ADMIN_TOKEN]]);
 
   /** The CLI as `who`, with a clean environment. */
-  async function cairn(who: string, ...args: string[]): Promise<Result> {
-    const { CAIRN_TOKEN: _t, CAIRN_ADMIN_TOKEN: _a, CAIRN_URL: _u, ...inherited } = process.env;
-    try {
-      const { stdout, stderr } = await run(process.execPath, [CLI, ...args, '--url', url], {
-        cwd: dataDir,
-        env: { ...inherited, CAIRN_TOKEN: tokens.get(who) ?? '' },
-        timeout: 30_000,
-      });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code?: number; stdout?: string; stderr?: string };
-      return {
-        code: typeof e.code === 'number' ? e.code : -1,
-        stdout: e.stdout ?? '',
-        stderr: e.stderr ?? '',
-      };
-    }
+  async function cairn(who: string, ...args: string[]): Promise<CairnResult> {
+    return runCairn([...args, '--url', url], {
+      cwd: dataDir,
+      env: envWithout(['CAIRN_TOKEN', 'CAIRN_ADMIN_TOKEN', 'CAIRN_URL'], {
+        CAIRN_TOKEN: tokens.get(who) ?? '',
+      }),
+    });
   }
   async function ok(who: string, ...args: string[]): Promise<string> {
     const result = await cairn(who, ...args);
@@ -76,24 +45,12 @@ describe('cairn policy and cairn promotions against cairn server --auth', () => 
 
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'cairn-e2e-promotions-'));
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    const { CAIRN_ADMIN_TOKEN: _a, ...inherited } = process.env;
-    server = spawn(
-      process.execPath,
-      [CLI, 'server', '--auth', '--port', String(port), '--data-dir', dataDir],
-      {
-        env: { ...inherited, CAIRN_LOG_LEVEL: 'warn', CAIRN_ADMIN_TOKEN: ADMIN_TOKEN },
-        stdio: 'ignore',
-      },
-    );
-    for (let i = 0; i < 300; i++) {
-      try {
-        if ((await fetch(`${url}/readyz`)).ok) break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    server = await startCairnServer({
+      args: ['--auth'],
+      env: { ...process.env, CAIRN_ADMIN_TOKEN: ADMIN_TOKEN },
+      dataDir,
+    });
+    url = server.url;
     await ok('admin', 'projects', 'create', 'ml');
     for (const [name, role] of [
       ['alice', 'editor'],
@@ -117,8 +74,7 @@ describe('cairn policy and cairn promotions against cairn server --auth', () => 
     await api('PATCH', '/models/churn/versions/1/card', { intendedUse: 'retention offers', riskTier: 'low' });
   });
   afterAll(async () => {
-    server.kill('SIGTERM');
-    await new Promise((resolve) => server.once('close', resolve));
+    await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
 

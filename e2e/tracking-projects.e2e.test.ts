@@ -1,58 +1,24 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { envWithout, runCairn, startCairnServer, type CairnResult, type CairnServer } from './helpers.js';
 
 // Experiments in projects as a team meets them: the built CLI against
 // `cairn server --auth`, an admin setting up a project and an editor, and an
 // MLflow client's plain HTTP calls. Needs `npm run build`.
-const REPO = fileURLToPath(new URL('..', import.meta.url));
-const CLI = path.join(REPO, 'packages/cli/bin/cairn.js');
-const run = promisify(execFile);
 const ADMIN_TOKEN = 'e2e-projects-admin-token-0123456789abcdef0123';
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 describe('experiments in projects, through the CLI and the MLflow API', () => {
   let url: string;
-  let child: ChildProcess;
+  let server: CairnServer;
   let dataDir: string;
   let bobToken: string;
 
-  async function cairn(token: string, ...args: string[]): Promise<Result> {
-    const { CAIRN_TOKEN: _t, CAIRN_ADMIN_TOKEN: _a, CAIRN_URL: _u, ...inherited } = process.env;
-    try {
-      const { stdout, stderr } = await run(process.execPath, [CLI, ...args, '--url', url], {
-        cwd: REPO,
-        env: { ...inherited, CAIRN_TOKEN: token },
-        timeout: 30_000,
-      });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code?: number; stdout?: string; stderr?: string };
-      return {
-        code: typeof e.code === 'number' ? e.code : -1,
-        stdout: e.stdout ?? '',
-        stderr: e.stderr ?? '',
-      };
-    }
+  async function cairn(token: string, ...args: string[]): Promise<CairnResult> {
+    return runCairn([...args, '--url', url], {
+      env: envWithout(['CAIRN_TOKEN', 'CAIRN_ADMIN_TOKEN', 'CAIRN_URL'], { CAIRN_TOKEN: token }),
+    });
   }
   const ok = async (token: string, ...args: string[]): Promise<string> => {
     const result = await cairn(token, ...args);
@@ -70,33 +36,19 @@ describe('experiments in projects, through the CLI and the MLflow API', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'cairn-e2e-projects-'));
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    child = spawn(
-      process.execPath,
-      [CLI, 'server', '--auth', '--port', String(port), '--data-dir', dataDir],
-      {
-        env: { ...process.env, CAIRN_ADMIN_TOKEN: ADMIN_TOKEN, CAIRN_LOG_LEVEL: 'warn' },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      },
-    );
-    for (let i = 0; i < 300; i++) {
-      const ready = await fetch(`${url}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ready) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    server = await startCairnServer({
+      args: ['--auth'],
+      env: { ...process.env, CAIRN_ADMIN_TOKEN: ADMIN_TOKEN },
+      dataDir,
+    });
+    url = server.url;
     await ok(ADMIN_TOKEN, 'projects', 'create', 'fraud');
     await ok(ADMIN_TOKEN, 'users', 'create', 'bob');
     await ok(ADMIN_TOKEN, 'projects', 'grant', 'fraud', 'bob', 'editor');
     bobToken = (await ok(ADMIN_TOKEN, 'tokens', 'create', '--user', 'bob', '--name', 'laptop')).trim();
   });
   afterAll(async () => {
-    const closed = new Promise((resolve) => child.once('close', resolve));
-    child.kill('SIGTERM');
-    await closed;
+    await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
 

@@ -7,25 +7,13 @@ import { isCairnError } from '@cairn/contract';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FsBlobStore } from '../../adapters/blob/fs-blob-store.js';
 import { createSqlStores, createSqlTransactor, type MetadataStores } from '../../adapters/sql/sql-stores.js';
+import { ADMIN_CALLER, memberCaller } from '../../testing/callers.js';
 import { describeEachDatabase } from '../../testing/test-databases.js';
-import {
-  AccessControl,
-  deniedAttemptOf,
-  runAsCaller,
-  type AuditEvent,
-  type Caller,
-  type Role,
-} from '../governance/index.js';
+import { AccessControl, deniedAttemptOf, runAsCaller, type AuditEvent } from '../governance/index.js';
 import type { ArtifactOwner } from './artifact-access.js';
 import { ArtifactService } from './artifacts.service.js';
 
 const clock = { now: () => 1_700_000_000_000 };
-const ADMIN: Caller = { actor: 'root', userId: 'u-root', isAdmin: true, roles: new Map() };
-
-function member(actor: string, roles: Record<string, Role>): Caller {
-  const map = new Map(Object.entries(roles).map(([projectId, role]) => [projectId, new Set([role])]));
-  return { actor, userId: `u-${actor}`, isAdmin: false, roles: map };
-}
 
 /** The layout the resolver in app.ts reads: `p1/…` and `p2/…` stand for two projects' run folders. */
 async function ownerOf(path: string): Promise<ArtifactOwner> {
@@ -52,9 +40,9 @@ describeEachDatabase('ArtifactService permissions and audit', ({ database }) => 
   let stores: MetadataStores;
   let artifacts: ArtifactService;
   let blobRoot: string;
-  const viewer = member('alice', { p1: 'viewer' });
-  const editor = member('bob', { p1: 'editor' });
-  const outsider = member('carol', { p2: 'editor' });
+  const viewer = memberCaller('alice', { p1: 'viewer' });
+  const editor = memberCaller('bob', { p1: 'editor' });
+  const outsider = memberCaller('carol', { p2: 'editor' });
 
   beforeAll(() => {
     const db = database();
@@ -142,8 +130,8 @@ describeEachDatabase('ArtifactService permissions and audit', ({ database }) => 
 
   it('paths outside every known layout are for admins', async () => {
     const loose = `loose-${randomUUID()}.txt`;
-    await runAsCaller(ADMIN, () => artifacts.upload(loose, body('x')));
-    expect((await runAsCaller(ADMIN, () => artifacts.stat(loose)))?.sizeBytes).toBe(1);
+    await runAsCaller(ADMIN_CALLER, () => artifacts.upload(loose, body('x')));
+    expect((await runAsCaller(ADMIN_CALLER, () => artifacts.stat(loose)))?.sizeBytes).toBe(1);
     expect(await refusal(runAsCaller(viewer, () => artifacts.stat(loose)))).toBe('PERMISSION_DENIED');
   });
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { isCairnError, RUN_TAGS } from '@cairn/contract';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createSqlStores, createSqlTransactor, type MetadataStores } from '../../adapters/sql/sql-stores.js';
+import { ADMIN_CALLER, memberCaller } from '../../testing/callers.js';
 import { describeEachDatabase } from '../../testing/test-databases.js';
 import {
   AccessControl,
@@ -10,18 +11,11 @@ import {
   runAsCaller,
   type AuditEvent,
   type Caller,
-  type Role,
 } from '../governance/index.js';
 import { ExperimentService } from './experiments.service.js';
 import { TrackingService } from './tracking.service.js';
 
 const clock = { now: () => 1_700_000_000_000 };
-const ADMIN: Caller = { actor: 'root', userId: 'u-root', isAdmin: true, roles: new Map() };
-
-function member(actor: string, roles: Record<string, Role>): Caller {
-  const map = new Map(Object.entries(roles).map(([projectId, role]) => [projectId, new Set([role])]));
-  return { actor, userId: `u-${actor}`, isAdmin: false, roles: map };
-}
 
 const as = <T>(caller: Caller, work: () => Promise<T>): Promise<T> => runAsCaller(caller, work);
 
@@ -176,7 +170,7 @@ describeEachDatabase('tracking permissions and audit (service layer)', ({ databa
     const p2 = `p2-${randomUUID().slice(0, 8)}`;
     for (const p of [p1, p2]) await stores.tracking.ensureProject(p, p, clock.now());
     const fixture = async (projectId: string): Promise<Fixture> =>
-      as(ADMIN, async () => {
+      as(ADMIN_CALLER, async () => {
         const experiment = await services.experiments.createExperiment({
           name: `exp-${randomUUID()}`,
           project: projectId,
@@ -189,10 +183,10 @@ describeEachDatabase('tracking permissions and audit (service layer)', ({ databa
       p2,
       one: await fixture(p1),
       two: await fixture(p2),
-      viewer: member('alice', { [p1]: 'viewer' }),
-      editor: member('bob', { [p1]: 'editor' }),
-      approver: member('dana', { [p1]: 'approver' }),
-      outsider: member('carol', { [p2]: 'editor' }),
+      viewer: memberCaller('alice', { [p1]: 'viewer' }),
+      editor: memberCaller('bob', { [p1]: 'editor' }),
+      approver: memberCaller('dana', { [p1]: 'approver' }),
+      outsider: memberCaller('carol', { [p2]: 'editor' }),
     };
   }
 
@@ -202,7 +196,7 @@ describeEachDatabase('tracking permissions and audit (service layer)', ({ databa
 
   /** What a denied call must leave untouched, read as an admin. */
   const snapshot = (f: Fixture) =>
-    as(ADMIN, async () =>
+    as(ADMIN_CALLER, async () =>
       JSON.stringify([
         await services.experiments.getExperiment(f.experimentId),
         await services.tracking.getRun(f.runId),
@@ -214,7 +208,7 @@ describeEachDatabase('tracking permissions and audit (service layer)', ({ databa
   describe.each(MUTATIONS)('$action', (mutation) => {
     it('by an editor of the project: one audit event with action, target, project and actor', async () => {
       const w = await world();
-      if (mutation.setup !== undefined) await as(ADMIN, () => mutation.setup!(services, w.one));
+      if (mutation.setup !== undefined) await as(ADMIN_CALLER, () => mutation.setup!(services, w.one));
       const before = await headSeq();
       await as(w.editor, () => mutation.call(services, w.one));
       const events = await eventsAfter(before);
@@ -232,7 +226,7 @@ describeEachDatabase('tracking permissions and audit (service layer)', ({ databa
       'by a %s: PERMISSION_DENIED carrying the attempt, nothing written, no event',
       async (who) => {
         const w = await world();
-        if (mutation.setup !== undefined) await as(ADMIN, () => mutation.setup!(services, w.one));
+        if (mutation.setup !== undefined) await as(ADMIN_CALLER, () => mutation.setup!(services, w.one));
         const [before, seq] = [await snapshot(w.one), await headSeq()];
         const error = await failure(as(w[who], () => mutation.call(services, w.one)));
         expect(error).toMatchObject({ code: 'PERMISSION_DENIED', denied: true });
@@ -244,7 +238,7 @@ describeEachDatabase('tracking permissions and audit (service layer)', ({ databa
 
     it('in local mode (auth off): allowed, recorded with actor local', async () => {
       const w = await world();
-      if (mutation.setup !== undefined) await as(ADMIN, () => mutation.setup!(local, w.one));
+      if (mutation.setup !== undefined) await as(ADMIN_CALLER, () => mutation.setup!(local, w.one));
       const before = await headSeq();
       await as(LOCAL_CALLER, () => mutation.call(local, w.one));
       const events = await eventsAfter(before);
@@ -312,7 +306,7 @@ describeEachDatabase('tracking permissions and audit (service layer)', ({ databa
       ],
     ] as const)('refuses %s with %s, writing nothing', async (_label, who, input, code) => {
       const w = await world();
-      const caller = who === 'admin' ? ADMIN : w[who];
+      const caller = who === 'admin' ? ADMIN_CALLER : w[who];
       const name = `e-${randomUUID()}`;
       const seq = await headSeq();
       const error = await failure(
@@ -328,7 +322,7 @@ describeEachDatabase('tracking permissions and audit (service layer)', ({ databa
   describe('reads', () => {
     it('a viewer reads experiments, runs, searches and histories of the project', async () => {
       const w = await world();
-      await as(ADMIN, () =>
+      await as(ADMIN_CALLER, () =>
         services.tracking.logMetric(w.one.runId, { key: 'auc', value: 1, timestamp: 1, step: 0 }),
       );
       await as(w.viewer, async () => {
@@ -345,7 +339,7 @@ describeEachDatabase('tracking permissions and audit (service layer)', ({ databa
       [
         'getExperimentByName',
         async (s: Services, f: Fixture) => {
-          const { name } = await as(ADMIN, () => s.experiments.getExperiment(f.experimentId));
+          const { name } = await as(ADMIN_CALLER, () => s.experiments.getExperiment(f.experimentId));
           return s.experiments.getExperimentByName(name);
         },
       ],
@@ -376,8 +370,8 @@ describeEachDatabase('tracking permissions and audit (service layer)', ({ databa
         );
       expect(await names(w.viewer)).toEqual([w.one.experimentId]);
       expect(await names(w.outsider)).toEqual([w.two.experimentId]);
-      expect(await names(member('nobody', {}))).toEqual([]);
-      expect(await names(ADMIN)).toEqual(
+      expect(await names(memberCaller('nobody', {}))).toEqual([]);
+      expect(await names(ADMIN_CALLER)).toEqual(
         expect.arrayContaining([w.one.experimentId, w.two.experimentId, '0']),
       );
       // An id that is no experiment passes the per-id check, but the store still scopes by project.
@@ -413,7 +407,7 @@ describeEachDatabase('tracking permissions and audit (service layer)', ({ databa
 
   it('group-committed metrics keep each caller on its own audit event', async () => {
     const w = await world();
-    const carolOnTwo = member('carol', { [w.p2]: 'editor' });
+    const carolOnTwo = memberCaller('carol', { [w.p2]: 'editor' });
     const before = await headSeq();
     const calls: Array<Promise<void>> = [];
     for (let step = 0; step < 20; step++) {
