@@ -75,7 +75,7 @@ export class ExperimentService {
   /** Creates the `default` project and MLflow's experiment "0" when missing. Idempotent. */
   async ensureDefaults(): Promise<void> {
     const now = this.deps.clock.now();
-    await this.deps.transactor.run(async ({ tracking }) => {
+    await this.deps.transactor.run(async ({ tracking, audit }) => {
       await tracking.ensureProject(DEFAULT_PROJECT_ID, DEFAULT_PROJECT_ID, now);
       if ((await tracking.getExperiment(DEFAULT_EXPERIMENT_ID)) !== undefined) return;
       if ((await tracking.getExperimentByName(DEFAULT_EXPERIMENT_NAME)) !== undefined) return;
@@ -88,6 +88,13 @@ export class ExperimentService {
         creationTime: now,
         lastUpdateTime: now,
         tags: {},
+      });
+      // The first event of every chain: the server setting itself up, as `system`.
+      audit.record({
+        action: 'experiments.create',
+        target: { kind: 'experiment', id: DEFAULT_EXPERIMENT_ID },
+        projectId: DEFAULT_PROJECT_ID,
+        details: { name: DEFAULT_EXPERIMENT_NAME, project: DEFAULT_PROJECT_ID, createdBy: 'server start' },
       });
     });
   }
