@@ -29,7 +29,7 @@ import {
 } from './modules/governance/index.js';
 import { identityRoutes } from './modules/governance/identity.routes.js';
 import { loadOrCreateAuditKey } from './adapters/keys/audit-key-file.js';
-import { AuditService, AuditSigner, startRetention } from './modules/governance/index.js';
+import { AuditService, AuditSigner, startCheckpoints, startRetention } from './modules/governance/index.js';
 import { auditRoutes } from './modules/governance/audit.routes.js';
 import { LineageService } from './modules/lineage/index.js';
 import { lineageRoutes } from './modules/lineage/lineage.routes.js';
@@ -242,6 +242,12 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
     });
     app.addHook('preClose', async () => retention.stop());
   }
+  const checkpoints = startCheckpoints({
+    audit,
+    onSigned: (checkpoint) => app.log.info({ seq: checkpoint.seq }, 'audit checkpoint signed'),
+    onError: (error) => app.log.error({ err: error }, 'audit checkpoint failed'),
+  });
+  app.addHook('preClose', async () => checkpoints.stop());
 
   registerErrorHandler(app);
   registerAuth(app, {

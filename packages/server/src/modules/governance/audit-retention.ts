@@ -1,29 +1,25 @@
-import type { AuditPruneResult } from '@cairn/contract';
+import type { AuditCheckpoint as AuditCheckpointJson, AuditPruneResult } from '@cairn/contract';
 import type { AuditService } from './audit.service.js';
 import { runAsCaller, SYSTEM_CALLER } from './caller.js';
 
-export interface RetentionOptions {
-  audit: Pick<AuditService, 'prune'>;
-  retentionDays: number;
-  /** Hourly by default. */
-  intervalMs?: number;
-  /** The first run, shortly after start so it does not slow start-up. */
-  firstRunMs?: number;
-  onPruned?: (result: AuditPruneResult) => void;
-  onError: (error: unknown) => void;
-}
-
-export interface RetentionTimer {
+export interface AuditTimer {
   /** Stops the timer and waits for a run in progress. */
   stop(): Promise<void>;
 }
 
+interface ScheduleOptions {
+  /** Hourly by default. */
+  intervalMs?: number;
+  /** The first run, shortly after start so it does not slow start-up. */
+  firstRunMs?: number;
+  onError: (error: unknown) => void;
+}
+
 /**
- * Deletes audit events older than the configured retention on a timer, as
- * the server itself. The timer never keeps the process alive, and a run
- * never overlaps the next.
+ * Runs `work` as the server itself on a timer that never keeps the process
+ * alive and never lets a run overlap the next.
  */
-export function startRetention(options: RetentionOptions): RetentionTimer {
+function every(work: () => Promise<void>, options: ScheduleOptions): AuditTimer {
   const intervalMs = options.intervalMs ?? 3_600_000;
   let running: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -31,10 +27,7 @@ export function startRetention(options: RetentionOptions): RetentionTimer {
 
   const run = async (): Promise<void> => {
     try {
-      const result = await runAsCaller(SYSTEM_CALLER, () =>
-        options.audit.prune({ olderThanDays: options.retentionDays, scheduled: true }),
-      );
-      if (result.deleted > 0) options.onPruned?.(result);
+      await runAsCaller(SYSTEM_CALLER, work);
     } catch (error) {
       options.onError(error);
     }
@@ -59,3 +52,38 @@ export function startRetention(options: RetentionOptions): RetentionTimer {
     },
   };
 }
+
+export interface RetentionOptions extends ScheduleOptions {
+  audit: Pick<AuditService, 'prune'>;
+  retentionDays: number;
+  onPruned?: (result: AuditPruneResult) => void;
+}
+
+/** Deletes audit events older than the configured retention, hourly. */
+export function startRetention(options: RetentionOptions): AuditTimer {
+  return every(async () => {
+    const result = await options.audit.prune({ olderThanDays: options.retentionDays, scheduled: true });
+    if (result.deleted > 0) options.onPruned?.(result);
+  }, options);
+}
+
+export interface CheckpointOptions extends ScheduleOptions {
+  audit: Pick<AuditService, 'scheduledCheckpoint'>;
+  onSigned?: (checkpoint: AuditCheckpointJson) => void;
+}
+
+/**
+ * Signs the chain's head hourly when it has moved. Someone who can write the
+ * database could otherwise rewrite every hash after the last checkpoint; with
+ * one an hour, a forgery can only touch the last hour and is caught by the
+ * next signature it fails to match.
+ */
+export function startCheckpoints(options: CheckpointOptions): AuditTimer {
+  return every(async () => {
+    const checkpoint = await options.audit.scheduledCheckpoint();
+    if (checkpoint !== undefined) options.onSigned?.(checkpoint);
+  }, options);
+}
+
+/** Kept for callers of the first name. */
+export type RetentionTimer = AuditTimer;

@@ -3,10 +3,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqlStores, type MetadataStores } from '../../adapters/sql/sql-stores.js';
 import { describeEachDatabase } from '../../testing/test-databases.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
-import { AuditEventList, AuditPublicKey, AuditVerifyResult, type AuditPruneResult } from '@cairn/contract';
+import {
+  AuditEventList,
+  AuditPublicKey,
+  AuditVerifyResult,
+  type AuditCheckpoint,
+  type AuditPruneResult,
+} from '@cairn/contract';
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { runAsCaller, startRetention, SYSTEM_CALLER, verifyAuditExport, verifyCheckpoint } from './index.js';
+import {
+  runAsCaller,
+  startCheckpoints,
+  startRetention,
+  SYSTEM_CALLER,
+  verifyAuditExport,
+  verifyCheckpoint,
+} from './index.js';
 
 const ADMIN_TOKEN = 'audit-admin-token-0123456789abcdef0123456789abcdef';
 const DAY = 24 * 60 * 60 * 1000;
@@ -455,6 +468,28 @@ describeEachDatabase('audit trail over HTTP', ({ database }) => {
       const [event] = (await ok('admin', 'GET', '/api/v1/audit/events?action=audit.pruned&limit=1')).events;
       expect(event).toMatchObject({ actor: 'system', details: { scheduled: true, deleted: pruned.deleted } });
       expect(await ok('admin', 'GET', '/api/v1/audit/verify')).toMatchObject({ ok: true, events: 1 });
+    });
+
+    it('signs the head on a timer as the system when it moved, and not again until it moves', async () => {
+      const { audit } = t.app.cairn.services;
+      await ok('admin', 'POST', '/api/v1/experiments', { name: `moved-${Date.now()}` });
+      const signed = await new Promise<AuditCheckpoint | undefined>((resolve, reject) => {
+        const timer = startCheckpoints({
+          audit,
+          firstRunMs: 0,
+          onSigned: (checkpoint) => void timer.stop().then(() => resolve(checkpoint)),
+          onError: reject,
+        });
+      });
+      const key = (await ok('admin', 'GET', '/api/v1/audit/public-key')).publicKey as string;
+      expect(signed).toBeDefined();
+      expect(verifyCheckpoint(signed!, key)).toBe(true);
+      // Its own audit.checkpoint event is all that happened since: nothing new to sign.
+      expect(await runAsCaller(SYSTEM_CALLER, () => audit.scheduledCheckpoint())).toBeUndefined();
+      const [event] = (await ok('admin', 'GET', '/api/v1/audit/events?action=audit.checkpoint&limit=1'))
+        .events;
+      expect(event).toMatchObject({ actor: 'system', target: { id: String(signed!.seq) } });
+      expect(await ok('admin', 'GET', '/api/v1/audit/verify')).toMatchObject({ ok: true });
     });
   });
 });

@@ -190,6 +190,19 @@ export class AuditService {
     });
   }
 
+  /**
+   * The server's own hourly checkpoint: signs the head when events were added
+   * since the last checkpoint (whose own `audit.checkpoint` event follows it).
+   */
+  async scheduledCheckpoint(): Promise<AuditCheckpointJson | undefined> {
+    const { log } = this.deps;
+    const head = await log.head();
+    if (head.lastSeq < head.firstSeq) return undefined;
+    const last = (await log.listCheckpoints()).at(-1);
+    if (last !== undefined && head.lastSeq <= last.seq + 1) return undefined;
+    return this.checkpoint();
+  }
+
   publicKey(): AuditPublicKey {
     return { algorithm: 'Ed25519', keyId: this.deps.signer.keyId, publicKey: this.deps.signer.publicKeyPem };
   }
