@@ -13,7 +13,7 @@ import { ArtifactService, type BlobStore } from './modules/artifacts/index.js';
 import { mlflowArtifactsRoutes } from './modules/artifacts/mlflow-artifacts.routes.js';
 import { AccessControl, PoliciesService, type ProtectedTargets } from './modules/governance/index.js';
 import { policyRoutes } from './modules/governance/policies.routes.js';
-import { PromotionsService } from './modules/promotions/index.js';
+import { expireOverdueRequests, PromotionsService } from './modules/promotions/index.js';
 import { promotionRoutes } from './modules/promotions/promotions.routes.js';
 import { registerAuth } from './http/auth.js';
 import {
@@ -29,7 +29,13 @@ import {
 } from './modules/governance/index.js';
 import { identityRoutes } from './modules/governance/identity.routes.js';
 import { loadOrCreateAuditKey } from './adapters/keys/audit-key-file.js';
-import { AuditService, AuditSigner, startCheckpoints, startRetention } from './modules/governance/index.js';
+import {
+  AuditService,
+  AuditSigner,
+  startCheckpoints,
+  startRetention,
+  startServerTimer,
+} from './modules/governance/index.js';
 import { auditRoutes } from './modules/governance/audit.routes.js';
 import { LineageService } from './modules/lineage/index.js';
 import { lineageRoutes } from './modules/lineage/lineage.routes.js';
@@ -248,6 +254,14 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
     onError: (error) => app.log.error({ err: error }, 'audit checkpoint failed'),
   });
   app.addHook('preClose', async () => checkpoints.stop());
+  const promotionExpiry = startServerTimer(
+    async () => {
+      const expired = await expireOverdueRequests({ store: stores.promotions, transactor, clock });
+      if (expired > 0) app.log.info({ expired }, 'promotion requests past their expiry marked expired');
+    },
+    { onError: (error) => app.log.error({ err: error }, 'promotion expiry sweep failed') },
+  );
+  app.addHook('preClose', async () => promotionExpiry.stop());
 
   registerErrorHandler(app);
   registerAuth(app, {

@@ -7,7 +7,7 @@ export interface AuditTimer {
   stop(): Promise<void>;
 }
 
-interface ScheduleOptions {
+export interface ScheduleOptions {
   /** Hourly by default. */
   intervalMs?: number;
   /** The first run, shortly after start so it does not slow start-up. */
@@ -19,7 +19,7 @@ interface ScheduleOptions {
  * Runs `work` as the server itself on a timer that never keeps the process
  * alive and never lets a run overlap the next.
  */
-function every(work: () => Promise<void>, options: ScheduleOptions): AuditTimer {
+export function startServerTimer(work: () => Promise<void>, options: ScheduleOptions): AuditTimer {
   const intervalMs = options.intervalMs ?? 3_600_000;
   let running: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -61,7 +61,7 @@ export interface RetentionOptions extends ScheduleOptions {
 
 /** Deletes audit events older than the configured retention, hourly. */
 export function startRetention(options: RetentionOptions): AuditTimer {
-  return every(async () => {
+  return startServerTimer(async () => {
     const result = await options.audit.prune({ olderThanDays: options.retentionDays, scheduled: true });
     if (result.deleted > 0) options.onPruned?.(result);
   }, options);
@@ -79,7 +79,7 @@ export interface CheckpointOptions extends ScheduleOptions {
  * next signature it fails to match.
  */
 export function startCheckpoints(options: CheckpointOptions): AuditTimer {
-  return every(async () => {
+  return startServerTimer(async () => {
     const checkpoint = await options.audit.scheduledCheckpoint();
     if (checkpoint !== undefined) options.onSigned?.(checkpoint);
   }, options);

@@ -55,7 +55,7 @@ export type {
   AuditTransactionStores,
 } from './audit.service.js';
 export { auditEventJson } from './audit-json.js';
-export { startCheckpoints, startRetention } from './audit-retention.js';
+export { startCheckpoints, startRetention, startServerTimer } from './audit-retention.js';
 export type { RetentionOptions, RetentionTimer } from './audit-retention.js';
 export {
   AuditSigner,

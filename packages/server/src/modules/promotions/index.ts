@@ -22,3 +22,4 @@ export { gatherFacts } from './promotion-evidence.js';
 export type { EvidenceSources } from './promotion-evidence.js';
 export { PromotionsService } from './promotions.service.js';
 export type { CreatePromotionInput, ListPromotionsInput, PromotionsDeps } from './promotions.service.js';
+export { expireOverdueRequests } from './promotion-expiry.js';

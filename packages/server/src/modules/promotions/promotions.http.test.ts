@@ -2,8 +2,10 @@ import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { ErrorResponse, PromotionList, PromotionRequest } from '@cairn/contract';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createSqlStores, type MetadataStores } from '../../adapters/sql/sql-stores.js';
+import { createSqlStores, createSqlTransactor, type MetadataStores } from '../../adapters/sql/sql-stores.js';
 import { createGovernedApp, type GovernedApp } from '../../testing/governed-app.js';
+import { runAsCaller, SYSTEM_CALLER } from '../governance/index.js';
+import { expireOverdueRequests } from './index.js';
 import { describeEachDatabase } from '../../testing/test-databases.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -346,6 +348,28 @@ describeEachDatabase('promotion requests /api/v1/promotions, authentication on',
     expect((await trail(id, 'late')).filter((e) => e.action === 'promotions.expire')).toHaveLength(1);
     expect((await api('alice', 'GET', '/models/late')).body.aliases).toEqual({});
     expect((await request('alice', { model: 'late', version: 1, alias: 'champion' })).status).toBe(201);
+  });
+
+  it('marks lapsed requests expired in the server sweep, even ones nobody looks at again', async () => {
+    await newModel('swept', goodRun, { intendedUse: 'x', riskTier: 'low' });
+    const lapsing = (await request('alice', { model: 'swept', version: 1, alias: 'champion' })).body.id;
+    now += 13 * DAY;
+    const fresh = (await request('alice', { model: 'swept', version: 1, stage: 'Production' })).body.id;
+    now += 2 * DAY;
+    const clock = { now: () => now };
+    const deps = {
+      store: stores.promotions,
+      transactor: createSqlTransactor(g.t.app.cairn.database, clock),
+      clock,
+    };
+    expect(await runAsCaller(SYSTEM_CALLER, () => expireOverdueRequests(deps))).toBeGreaterThanOrEqual(1);
+    expect((await stores.promotions.getRequest(lapsing))?.status).toBe('expired');
+    expect((await stores.promotions.getRequest(fresh))?.status).toBe('pending');
+    const expiry = (await trail(lapsing, 'swept')).filter((e) => e.action === 'promotions.expire');
+    expect(expiry.map((e) => e.actor)).toEqual(['system']);
+    // A second sweep finds nothing new to mark.
+    expect(await runAsCaller(SYSTEM_CALLER, () => expireOverdueRequests(deps))).toBe(0);
+    expect((await decide('alice', fresh, 'cancel')).status).toBe(200);
   });
 
   it('allows one pending request per move; its requester or a project admin may cancel it', async () => {
