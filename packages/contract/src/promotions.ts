@@ -151,6 +151,7 @@ export const PromotionRequest = Type.Object({
   model: Type.String(),
   version: Type.Integer({ minimum: 1 }),
   target: PromotionTarget,
+  archiveExisting: Type.Boolean(),
   requester: Type.String(),
   reason: Type.String(),
   status: PromotionStatus,
@@ -187,6 +188,12 @@ export const CreatePromotionRequest = Type.Object(
     version: Type.Integer({ minimum: 1 }),
     alias: Type.Optional(Type.String({ description: 'Give this or `stage`.' })),
     stage: Type.Optional(Type.String({ description: 'Staging, Production or Archived.' })),
+    archiveExisting: Type.Optional(
+      Type.Boolean({
+        description:
+          'Stage moves only: archive the versions already in the stage (MLflow archive_existing_versions).',
+      }),
+    ),
     reason: Type.Optional(Type.String({ maxLength: POLICY_LIMITS.maxCommentLength })),
   },
   strict,

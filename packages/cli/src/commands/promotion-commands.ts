@@ -42,6 +42,10 @@ export function registerPromotionCommands(program: Command): void {
     .description('Ask for a version to move to a protected alias or stage')
     .option('--alias <alias>', 'the alias to move, e.g. champion')
     .option('--stage <stage>', 'the stage to move to: Staging, Production or Archived')
+    .option(
+      '--archive-existing',
+      'with --stage: archive the versions already in that stage when this one moves in',
+    )
     .option('-m, --message <reason>', 'why')
     .option('--json', 'print JSON')
     .action(lazy(async () => (await promotions()).requestPromotionCommand));

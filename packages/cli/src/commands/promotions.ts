@@ -23,7 +23,8 @@ function splitVersionRef(ref: string): { model: string; version: number } {
   return { model: ref.slice(0, slash), version: parsePositiveInt(ref.slice(slash + 1), 'VERSION') };
 }
 
-const target = (p: PromotionRequest): string => `${p.target.kind} ${p.target.name}`;
+const target = (p: PromotionRequest): string =>
+  `${p.target.kind} ${p.target.name}${p.archiveExisting ? ' (archiving the versions there)' : ''}`;
 const str = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
 
 /** One line of evidence a reviewer can act on, per kind of check. */
@@ -100,7 +101,11 @@ function print(p: PromotionRequest, json: boolean | undefined): void {
 }
 
 export async function requestPromotionCommand(
-  ...args: [string, JsonFlag & { alias?: string; stage?: string; message?: string }, Command]
+  ...args: [
+    string,
+    JsonFlag & { alias?: string; stage?: string; archiveExisting?: boolean; message?: string },
+    Command,
+  ]
 ): Promise<void> {
   const [ref, flags, command] = args;
   const { model, version } = splitVersionRef(ref);
@@ -112,6 +117,7 @@ export async function requestPromotionCommand(
     version,
     ...(flags.alias === undefined ? {} : { alias: flags.alias }),
     ...(flags.stage === undefined ? {} : { stage: flags.stage }),
+    ...(flags.archiveExisting === true ? { archiveExisting: true } : {}),
     ...(flags.message === undefined ? {} : { reason: flags.message }),
   });
   if (flags.json === true) {

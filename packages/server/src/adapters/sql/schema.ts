@@ -59,6 +59,7 @@ export interface PromotionRequestsTable {
   version: number;
   target_kind: string;
   target: string;
+  archive_existing: Generated<number>;
   requester: string;
   reason: string;
   status: string;

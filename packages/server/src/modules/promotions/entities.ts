@@ -31,6 +31,8 @@ export interface PromotionRequestRecord {
   readonly modelName: string;
   readonly version: number;
   readonly target: LabelTarget;
+  /** Stage moves only: archive the versions already in the stage when this one moves in. */
+  readonly archiveExisting: boolean;
   readonly requester: string;
   readonly reason: string;
   /** As stored: a pending request past its expiry still says `pending` until someone touches it. */

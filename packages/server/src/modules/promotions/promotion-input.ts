@@ -46,6 +46,17 @@ export function checkTarget(input: { alias?: unknown; stage?: unknown }): LabelT
   return { kind: 'stage', name: input.stage };
 }
 
+/** MLflow's archive_existing_versions, for stage requests only: an alias names one version already. */
+export function checkArchiveExisting(raw: unknown, target: LabelTarget): boolean {
+  if (raw === undefined || raw === null) return false;
+  if (typeof raw !== 'boolean')
+    throw invalid('archiveExisting', `expected true or false, got ${JSON.stringify(raw)}`);
+  if (raw && target.kind !== 'stage') {
+    throw invalid('archiveExisting', 'only a stage request can archive the versions already in its stage');
+  }
+  return raw;
+}
+
 export function checkModel(raw: unknown): string {
   return checkModelName(raw, 'model');
 }

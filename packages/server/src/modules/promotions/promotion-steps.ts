@@ -36,6 +36,7 @@ export interface LabelMover {
       modelName: string;
       version: number;
       target: LabelTarget;
+      archiveExisting?: boolean;
       actor: string;
       promotionRequest?: string;
     },
@@ -61,6 +62,7 @@ export async function applyRequest(
     modelName: request.modelName,
     version: request.version,
     target: request.target,
+    archiveExisting: request.archiveExisting,
     actor: request.requester,
     promotionRequest: request.requestId,
   });

@@ -545,4 +545,40 @@ describeEachDatabase('promotion requests /api/v1/promotions, authentication on',
     expect(rest.body.promotions).toHaveLength(1);
     expect(rest.body.nextPageToken).toBeUndefined();
   });
+
+  it('archives the versions already in a stage when a stage request says so, and only then', async () => {
+    await newModel('staged', goodRun, { intendedUse: 'x', riskTier: 'low' });
+    const second = await api('alice', 'POST', '/models/staged/versions', {
+      source: `runs:/${goodRun}/model`,
+    });
+    expect(second.status).toBe(201);
+    const card = { intendedUse: 'x', riskTier: 'low' };
+    expect((await api('alice', 'PATCH', '/models/staged/versions/2/card', card)).status).toBe(200);
+    const stageOf = async (v: number): Promise<string> =>
+      (await api('alice', 'GET', `/models/staged/versions/${v}`)).body.stage;
+
+    const first = await request('alice', { model: 'staged', version: 1, stage: 'Production' });
+    expect(first.body.archiveExisting).toBe(false);
+    expect((await decide('bob', first.body.id, 'approve')).body.status).toBe('applied');
+    const next = await request('alice', {
+      model: 'staged',
+      version: 2,
+      stage: 'Production',
+      archiveExisting: true,
+    });
+    expect(next.status, JSON.stringify(next.body)).toBe(201);
+    expect(next.body.archiveExisting).toBe(true);
+    expectSchema(PromotionRequest, next.body);
+    expect((await decide('bob', next.body.id, 'approve')).body.status).toBe('applied');
+    expect([await stageOf(1), await stageOf(2)]).toEqual(['Archived', 'Production']);
+
+    for (const [body, field] of [
+      [{ model: 'staged', version: 1, alias: 'champion', archiveExisting: true }, 'archiveExisting'],
+      [{ model: 'staged', version: 1, stage: 'Production', archiveExisting: 'yes' }, 'archiveExisting'],
+    ] as const) {
+      const refused = await request('alice', body);
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.field).toBe(field);
+    }
+  });
 });

@@ -29,6 +29,7 @@ export function promotionJson(
     model: request.modelName,
     version: request.version,
     target: { kind: request.target.kind, name: request.target.name },
+    archiveExisting: request.archiveExisting,
     requester: request.requester,
     reason: request.reason,
     status: view.status,

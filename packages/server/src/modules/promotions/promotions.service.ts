@@ -28,6 +28,7 @@ import {
   summary,
 } from './promotion-steps.js';
 import {
+  checkArchiveExisting,
   checkComment,
   checkMaxResults,
   checkModel,
@@ -58,6 +59,8 @@ export interface CreatePromotionInput {
   version: unknown;
   alias?: unknown;
   stage?: unknown;
+  /** Stage requests only: archive the versions already in the stage when this one moves in. */
+  archiveExisting?: unknown;
   reason?: unknown;
 }
 
@@ -87,6 +90,7 @@ export class PromotionsService {
     const modelName = checkModel(input.model);
     const version = checkVersion(input.version);
     const target = checkTarget(input);
+    const archiveExisting = checkArchiveExisting(input.archiveExisting, target);
     const reason = checkComment(input.reason, 'reason');
     const projectId = await this.deps.models.projectOfModel(modelName);
     access.require('promote', projectId, {
@@ -136,6 +140,7 @@ export class PromotionsService {
         modelName,
         version,
         target,
+        archiveExisting,
         requester,
         reason,
         status: 'pending',
@@ -157,6 +162,7 @@ export class PromotionsService {
           model: modelName,
           version,
           target,
+          archiveExisting,
           reason,
           policyVersion: effective.version,
           ...summary(request.evaluation),

@@ -78,6 +78,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     // 'alias' | 'stage'
     .addColumn('target_kind', 'text', (c) => c.notNull())
     .addColumn('target', 'text', (c) => c.notNull())
+    // Stage moves only: whether versions already in the stage are archived (MLflow's archive_existing_versions).
+    .addColumn('archive_existing', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('requester', 'text', (c) => c.notNull())
     .addColumn('reason', 'text', (c) => c.notNull())
     // pending | applied | rejected | expired | cancelled
