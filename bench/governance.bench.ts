@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import {
   dialectsFrom,
+  logBatchBody,
   pgSchemaUrl,
   postJson,
   saveFigures,
@@ -52,15 +53,7 @@ interface Target {
   drop(): Promise<void>;
 }
 
-function batchBody(runId: string, offset: number): string {
-  const metrics: string[] = [];
-  for (let i = 0; i < 1000; i++) {
-    metrics.push(
-      `{"key":"m${i % 10}","value":${Math.random()},"timestamp":${NOW + offset},"step":${offset * 100 + Math.floor(i / 10)}}`,
-    );
-  }
-  return `{"run_id":"${runId}","metrics":[${metrics.join(',')}],"params":[],"tags":[]}`;
-}
+const batchBody = (runId: string, offset: number): string => logBatchBody(runId, offset, NOW);
 
 async function editorToken(url: string): Promise<string> {
   await postJson(`${url}/api/v1/users`, JSON.stringify({ name: 'bench' }), ADMIN_TOKEN);

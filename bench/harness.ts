@@ -164,3 +164,17 @@ export function saveFigures(name: string, results: Record<string, Record<string,
   );
   console.log(JSON.stringify(results, null, 2));
 }
+
+/**
+ * A 1000-metric MLflow `log-batch` body: ten keys, a hundred steps each,
+ * steps offset per call so no two calls write the same point.
+ */
+export function logBatchBody(runId: string, offset: number, timestamp: number): string {
+  const metrics: string[] = [];
+  for (let i = 0; i < 1000; i++) {
+    metrics.push(
+      `{"key":"m${i % 10}","value":${Math.random()},"timestamp":${timestamp + offset},"step":${offset * 100 + Math.floor(i / 10)}}`,
+    );
+  }
+  return `{"run_id":"${runId}","metrics":[${metrics.join(',')}],"params":[],"tags":[]}`;
+}

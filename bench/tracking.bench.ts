@@ -16,6 +16,7 @@ import { createSqlStores } from '../packages/server/src/adapters/sql/sql-stores.
 import {
   dialectsFrom,
   loadFor,
+  logBatchBody,
   pgSchemaUrl,
   postJson,
   saveFigures,
@@ -36,15 +37,7 @@ const SEARCH_RUNS = Number(values.runs);
 const HISTORY_POINTS = Number(values['history-points']);
 const NOW = Date.now();
 
-function batchBody(runId: string, offset: number): string {
-  const metrics: string[] = [];
-  for (let i = 0; i < 1000; i++) {
-    metrics.push(
-      `{"key":"m${i % 10}","value":${Math.random()},"timestamp":${NOW + offset},"step":${offset * 100 + Math.floor(i / 10)}}`,
-    );
-  }
-  return `{"run_id":"${runId}","metrics":[${metrics.join(',')}],"params":[],"tags":[]}`;
-}
+const batchBody = (runId: string, offset: number): string => logBatchBody(runId, offset, NOW);
 
 /** The ceiling: 1000-metric batches straight into the store, no HTTP, one writer. */
 async function rawStoreRate(dbUrl: string): Promise<number> {

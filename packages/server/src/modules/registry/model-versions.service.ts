@@ -3,7 +3,6 @@ import { CairnError } from '@cairn/contract';
 import { newId } from '../../kernel/ids.js';
 import type { BlobStore } from '../artifacts/index.js';
 import { recordEdges } from '../lineage/index.js';
-import { decodePageToken, parseFilter, parseOrderBy } from '../tracking/index.js';
 import {
   MODEL_FORMATS,
   pinnedArtifactPath,
@@ -19,13 +18,12 @@ import { labelsOf, stageLabel } from './label-protection.js';
 import { moveStage } from './label-moves.js';
 import { manifestDigest } from './model-files.js';
 import { parseModelSource } from './model-source.js';
-import { checkOrderBy, page, type SearchInput } from './registry-input.js';
+import { page, type SearchInput } from './registry-input.js';
 import { authorizedModel, recheckModel, versionTarget, type RegistryContext } from './registry-context.js';
-import { MODEL_VERSION_SEARCH } from './registry-search.js';
+import { MODEL_VERSION_SEARCH, registrySearchQuery } from './registry-search.js';
 import {
   REGISTRY_LIMITS,
   checkBoolean,
-  checkMaxResults,
   checkModelName,
   checkOptionalText,
   checkStage,
@@ -242,21 +240,14 @@ export class ModelVersionService {
   }
 
   async searchVersions(input: SearchInput): Promise<Page<ModelVersionRecord>> {
-    const filterText = checkOptionalText(input.filter, 'filter', 20_000) ?? '';
-    const filter = parseFilter(filterText, MODEL_VERSION_SEARCH);
-    const orderBy = parseOrderBy(checkOrderBy(input.orderBy), MODEL_VERSION_SEARCH);
-    const limit = checkMaxResults(input.maxResults, 10_000, REGISTRY_LIMITS.maxSearchResultsVersions);
-    const offset = decodePageToken(checkOptionalText(input.pageToken, 'page_token', 1_000));
-    const readable = this.ctx.access.readableProjects();
-    if (readable !== 'all' && readable.length === 0) return { items: [] };
-    const rows = await this.ctx.store.searchVersions({
-      filter,
-      orderBy,
-      offset,
-      limit,
-      ...(readable === 'all' ? {} : { projectIds: readable }),
+    const query = registrySearchQuery(input, {
+      subject: MODEL_VERSION_SEARCH,
+      defaultLimit: 10_000,
+      maxLimit: REGISTRY_LIMITS.maxSearchResultsVersions,
+      readable: this.ctx.access.readableProjects(),
     });
-    return page(rows, offset, limit);
+    if (query === undefined) return { items: [] };
+    return page(await this.ctx.store.searchVersions(query), query.offset, query.limit);
   }
 
   async setVersionTag(input: {

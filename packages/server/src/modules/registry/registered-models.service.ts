@@ -1,7 +1,7 @@
 import { CairnError } from '@cairn/contract';
 import { newId } from '../../kernel/ids.js';
 import type { LabelTarget } from '../governance/index.js';
-import { DEFAULT_PROJECT_ID, decodePageToken, parseFilter, parseOrderBy } from '../tracking/index.js';
+import { DEFAULT_PROJECT_ID } from '../tracking/index.js';
 import type {
   LabelHistoryEntry,
   ModelVersionRecord,
@@ -9,10 +9,10 @@ import type {
   RegisteredModelRecord,
   Stage,
 } from './entities.js';
-import { asList, checkLabelKind, checkOrderBy, checkTime, page, type SearchInput } from './registry-input.js';
+import { asList, checkLabelKind, checkTime, page, type SearchInput } from './registry-input.js';
 import { LabelProtection, stageLabel } from './label-protection.js';
 import { moveAlias, moveStage, type LabelMoveStores } from './label-moves.js';
-import { REGISTERED_MODEL_SEARCH } from './registry-search.js';
+import { REGISTERED_MODEL_SEARCH, registrySearchQuery } from './registry-search.js';
 import {
   authorizedModel,
   modelTarget,
@@ -217,21 +217,14 @@ export class RegisteredModelService {
   }
 
   async searchModels(input: SearchInput): Promise<Page<RegisteredModelRecord>> {
-    const filterText = checkOptionalText(input.filter, 'filter', 20_000) ?? '';
-    const filter = parseFilter(filterText, REGISTERED_MODEL_SEARCH);
-    const orderBy = parseOrderBy(checkOrderBy(input.orderBy), REGISTERED_MODEL_SEARCH);
-    const limit = checkMaxResults(input.maxResults, 100, REGISTRY_LIMITS.maxSearchResultsModels);
-    const offset = decodePageToken(checkOptionalText(input.pageToken, 'page_token', 1_000));
-    const readable = this.ctx.access.readableProjects();
-    if (readable !== 'all' && readable.length === 0) return { items: [] };
-    const rows = await this.ctx.store.searchModels({
-      filter,
-      orderBy,
-      offset,
-      limit,
-      ...(readable === 'all' ? {} : { projectIds: readable }),
+    const query = registrySearchQuery(input, {
+      subject: REGISTERED_MODEL_SEARCH,
+      defaultLimit: 100,
+      maxLimit: REGISTRY_LIMITS.maxSearchResultsModels,
+      readable: this.ctx.access.readableProjects(),
     });
-    return page(rows, offset, limit);
+    if (query === undefined) return { items: [] };
+    return page(await this.ctx.store.searchModels(query), query.offset, query.limit);
   }
 
   async setModelTag(rawName: unknown, rawKey: unknown, rawValue: unknown): Promise<void> {

@@ -1,4 +1,13 @@
-import type { AttributeSpec, SearchSubject } from '../tracking/index.js';
+import {
+  decodePageToken,
+  parseFilter,
+  parseOrderBy,
+  type AttributeSpec,
+  type SearchSubject,
+} from '../tracking/index.js';
+import { checkOrderBy, type SearchInput } from './registry-input.js';
+import type { RegistrySearchQuery } from './registry.store.js';
+import { checkMaxResults, checkOptionalText } from './validation.js';
 
 const str = (name: string, alias = name): [string, AttributeSpec] => [alias, { name, type: 'string' }];
 const num = (name: string, alias = name): [string, AttributeSpec] => [alias, { name, type: 'number' }];
@@ -45,3 +54,27 @@ export const MODEL_VERSION_SEARCH: SearchSubject = {
   ]),
   datasetKeys: [],
 };
+
+/**
+ * A registry search's checked query, limited to the projects the caller may
+ * read; undefined when that is none, so the caller answers an empty page
+ * without asking the store.
+ */
+export function registrySearchQuery(
+  input: SearchInput,
+  spec: { subject: SearchSubject; defaultLimit: number; maxLimit: number; readable: 'all' | string[] },
+): RegistrySearchQuery | undefined {
+  const filterText = checkOptionalText(input.filter, 'filter', 20_000) ?? '';
+  const filter = parseFilter(filterText, spec.subject);
+  const orderBy = parseOrderBy(checkOrderBy(input.orderBy), spec.subject);
+  const limit = checkMaxResults(input.maxResults, spec.defaultLimit, spec.maxLimit);
+  const offset = decodePageToken(checkOptionalText(input.pageToken, 'page_token', 1_000));
+  if (spec.readable !== 'all' && spec.readable.length === 0) return undefined;
+  return {
+    filter,
+    orderBy,
+    offset,
+    limit,
+    ...(spec.readable === 'all' ? {} : { projectIds: spec.readable }),
+  };
+}
