@@ -53,7 +53,7 @@ export function registerAuditCommands(program: Command): void {
     .description(
       'Write every event as JSON Lines, ending with a checkpoint signed by the server (Cairn admins)',
     )
-    .requiredOption('-o, --output <file>', 'file to write ("-" for standard output)')
+    .option('-o, --output <file>', 'file to write ("-" or none: standard output)', '-')
     .option('--from-seq <n>', 'first event to include')
     .option('--json', 'print a JSON summary')
     .action(lazy(async () => (await audit()).exportAuditCommand));
