@@ -1,0 +1,1 @@
+export { CHUNK_SIZES, chunkStream, ContentChunker, GEAR } from './content-chunker.js';
