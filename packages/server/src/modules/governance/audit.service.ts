@@ -7,6 +7,7 @@ import {
   type AuditPublicKey,
 } from '@cairn/contract';
 import type { Clock } from '../../kernel/clock.js';
+import { checkTime } from '../../kernel/time-input.js';
 import type { Transactor } from '../../kernel/transactor.js';
 import { deniedError, type AccessControl } from './access-control.js';
 import { auditEventJson } from './audit-json.js';
@@ -55,20 +56,6 @@ export interface AuditExport {
 const DAY_MS = 86_400_000;
 const CHAIN = { kind: 'audit', id: 'chain' } as const;
 const EXPORT_PAGE = 5_000;
-
-function checkTime(value: string | number, field: string): number {
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
-  if (typeof value === 'string') {
-    if (/^\d{1,16}$/.test(value)) return Number(value);
-    const parsed = Date.parse(value);
-    if (!Number.isNaN(parsed) && /^\d{4}-\d{2}-\d{2}/.test(value)) return parsed;
-  }
-  throw new CairnError(
-    'INVALID_ARGUMENT',
-    `${field}: expected epoch milliseconds or an ISO date such as 2026-03-03T12:00:00Z, got ${JSON.stringify(value)}`,
-    { field },
-  );
-}
 
 function checkFilterText(value: string | undefined, field: string): string | undefined {
   if (value === undefined) return undefined;

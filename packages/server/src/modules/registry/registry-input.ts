@@ -35,17 +35,4 @@ export function checkLabelKind(value: unknown): LabelHistoryEntry['kind'] {
   });
 }
 
-/** Epoch milliseconds, or an ISO-8601 date/time. */
-export function checkTime(value: unknown, field: string): number {
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
-  if (typeof value === 'string') {
-    if (/^\d{1,16}$/.test(value)) return Number(value);
-    const parsed = Date.parse(value);
-    if (!Number.isNaN(parsed) && /^\d{4}-\d{2}-\d{2}/.test(value)) return parsed;
-  }
-  throw new CairnError(
-    'INVALID_ARGUMENT',
-    `${field}: expected epoch milliseconds or an ISO date such as 2026-03-03T12:00:00Z, got ${JSON.stringify(value)}`,
-    { field },
-  );
-}
+export { checkTime } from '../../kernel/time-input.js';
