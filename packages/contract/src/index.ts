@@ -5,3 +5,5 @@ export * from './registry.js';
 export * from './governance.js';
 export * from './audit.js';
 export * from './promotions.js';
+export * from './datasets.js';
+export * from './frames.js';

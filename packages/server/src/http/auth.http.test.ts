@@ -306,6 +306,7 @@ describeEachDatabase('authentication over HTTP', ({ database }) => {
           return real.put(watched(), options);
         },
         get: (digest) => real.get(digest),
+        getRange: (digest, range) => real.getRange(digest, range),
         has: (digest) => real.has(digest),
         stat: (digest) => real.stat(digest),
         delete: (digest) => real.delete(digest),

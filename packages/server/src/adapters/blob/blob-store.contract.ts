@@ -186,6 +186,25 @@ export function blobStoreContract(
       expect(ended).toBe(false);
     });
 
+    it('reads byte ranges, and names a range past the end as lost data', async () => {
+      const bytes = Buffer.from('0123456789abcdef'.repeat(1000));
+      const { digest } = await store.put(Readable.from([bytes]));
+      expect((await store.getRange(digest, { offset: 0, length: 5 })).toString()).toBe('01234');
+      expect(await store.getRange(digest, { offset: 15_990, length: 10 })).toEqual(bytes.subarray(15_990));
+      expect((await store.getRange(digest, { offset: 3, length: 0 })).length).toBe(0);
+      await expect(store.getRange(digest, { offset: 15_995, length: 10 })).rejects.toMatchObject({
+        code: 'DATA_LOSS',
+      });
+      await expect(store.getRange(digest, { offset: -1, length: 1 })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      });
+      await expect(
+        store.getRange(`sha256:${'0'.repeat(64)}`, { offset: 0, length: 1 }),
+      ).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+      });
+    });
+
     it('reports absent blobs', async () => {
       const missing = sha256(Buffer.from('never stored'));
       await expect(store.get(missing)).rejects.toMatchObject({ code: 'NOT_FOUND' });

@@ -8,6 +8,8 @@ import { CairnError } from '@cairn/contract';
 import type { BlobInfo, BlobStore, Digest, PutResult } from '../../modules/artifacts/blob.store.js';
 import {
   assertDigest,
+  assertRange,
+  shortRange,
   BLOB_IO_CHUNK_BYTES,
   digestMismatch,
   HashingStream,
@@ -92,6 +94,30 @@ export class FsBlobStore implements BlobStore {
     } catch (error) {
       if (isMissing(error)) throw new CairnError('NOT_FOUND', `blob ${digest} not found in ${this.location}`);
       throw error;
+    }
+  }
+
+  async getRange(digest: Digest, range: { offset: number; length: number }): Promise<Buffer> {
+    assertDigest(digest);
+    assertRange(range);
+    let handle;
+    try {
+      handle = await open(this.#pathOf(digest), 'r');
+    } catch (error) {
+      if (isMissing(error)) throw new CairnError('NOT_FOUND', `blob ${digest} not found in ${this.location}`);
+      throw error;
+    }
+    try {
+      const buffer = Buffer.allocUnsafe(range.length);
+      let filled = 0;
+      while (filled < range.length) {
+        const { bytesRead } = await handle.read(buffer, filled, range.length - filled, range.offset + filled);
+        if (bytesRead === 0) throw shortRange(digest, range);
+        filled += bytesRead;
+      }
+      return buffer;
+    } finally {
+      await handle.close();
     }
   }
 

@@ -24,7 +24,15 @@ import {
   type Digest,
   type PutResult,
 } from '../../modules/artifacts/blob.store.js';
-import { assertDigest, digestMismatch, hexOf, Sha256Counter, verifiedStream } from './verifying-stream.js';
+import {
+  assertDigest,
+  assertRange,
+  digestMismatch,
+  hexOf,
+  Sha256Counter,
+  shortRange,
+  verifiedStream,
+} from './verifying-stream.js';
 
 export interface S3ConnectionOptions {
   endpoint?: string;
@@ -142,6 +150,28 @@ export class S3BlobStore implements BlobStore {
       return verifiedStream(response.Body, digest);
     } catch (error) {
       if (isMissing(error)) throw new CairnError('NOT_FOUND', `blob ${digest} not found in ${this.location}`);
+      throw error;
+    }
+  }
+
+  async getRange(digest: Digest, range: { offset: number; length: number }): Promise<Buffer> {
+    assertDigest(digest);
+    assertRange(range);
+    if (range.length === 0) return Buffer.alloc(0);
+    try {
+      const response = await this.#client.send(
+        new GetObjectCommand({
+          Bucket: this.#bucket,
+          Key: this.#keyOf(digest),
+          Range: `bytes=${range.offset}-${range.offset + range.length - 1}`,
+        }),
+      );
+      const bytes = Buffer.from((await response.Body?.transformToByteArray()) ?? new Uint8Array());
+      if (bytes.length !== range.length) throw shortRange(digest, range);
+      return bytes;
+    } catch (error) {
+      if (isMissing(error)) throw new CairnError('NOT_FOUND', `blob ${digest} not found in ${this.location}`);
+      if ((error as { name?: unknown } | null)?.name === 'InvalidRange') throw shortRange(digest, range);
       throw error;
     }
   }

@@ -18,6 +18,20 @@ export function assertDigest(value: unknown, field = 'digest'): asserts value is
   });
 }
 
+export function assertRange(range: { offset: number; length: number }): void {
+  const ok = (n: number) => Number.isSafeInteger(n) && n >= 0;
+  if (ok(range.offset) && ok(range.length)) return;
+  throw new CairnError('INVALID_ARGUMENT', `a blob range needs whole, non-negative offset and length`);
+}
+
+/** A stored blob shorter than a range its index points into has lost bytes. */
+export function shortRange(digest: Digest, range: { offset: number; length: number }): CairnError {
+  return new CairnError(
+    'DATA_LOSS',
+    `blob ${digest} ends before bytes ${range.offset}–${range.offset + range.length} it should hold`,
+  );
+}
+
 /** The 64 hex characters of a validated digest. */
 export const hexOf = (digest: Digest): string => digest.slice('sha256:'.length);
 

@@ -308,6 +308,121 @@ export interface KyselyMigrationRow {
   timestamp: Generated<string>;
 }
 
+export interface VersionedDatasetsTable {
+  dataset_id: string;
+  project_id: string;
+  name: string;
+  description: string;
+  last_version: number;
+  created_ms: number;
+  created_by: string;
+  updated_ms: number;
+}
+
+export interface DataPacksTable {
+  pack_digest: string;
+  size_bytes: number;
+  created_ms: number;
+}
+
+export interface DataChunksTable {
+  digest: string;
+  size_bytes: number;
+  pack_digest: string;
+  pack_offset: number;
+  stored_bytes: number;
+  encoding: string;
+  base_object: string | null;
+  depth: number;
+  created_ms: number;
+}
+
+export interface DataObjectsTable {
+  object_digest: string;
+  size_bytes: number;
+  chunk_count: number;
+  depth: number;
+  created_ms: number;
+}
+
+export interface DataObjectChunksTable {
+  object_digest: string;
+  seq: number;
+  chunk_digest: string;
+  offset_bytes: number;
+}
+
+export interface DatasetVersionsTable {
+  version_id: string;
+  dataset_id: string;
+  version: number;
+  parent_version: number | null;
+  message: string;
+  author: string;
+  created_ms: number;
+  digest: string;
+  file_count: number;
+  size_bytes: number;
+  bytes_new: number;
+}
+
+export interface DatasetVersionFilesTable {
+  version_id: string;
+  path: string;
+  object_digest: string;
+  size_bytes: number;
+  mode: number;
+}
+
+export interface DatasetAliasesTable {
+  dataset_id: string;
+  alias: string;
+  version: number;
+  updated_ms: number;
+}
+
+export interface DataTableProfilesTable {
+  object_digest: string;
+  format: string;
+  status: string;
+  profile_json: string | null;
+  error: string | null;
+  updated_ms: number;
+}
+
+export interface DataUploadsTable {
+  upload_id: string;
+  dataset_id: string;
+  parent_version: number | null;
+  created_by: string;
+  created_ms: number;
+  touched_ms: number;
+  bytes_new: number;
+}
+
+export interface DataUploadFilesTable {
+  upload_id: string;
+  path: string;
+  object_digest: string;
+  mode: number;
+}
+
+export interface DataUploadChunksTable {
+  upload_id: string;
+  chunk_digest: string;
+}
+
+export interface RunCodeVersionsTable {
+  run_id: string;
+  git_commit: string;
+  branch: string | null;
+  remote_url: string | null;
+  dirty: number;
+  diff_digest: string | null;
+  diff_bytes: number;
+  created_ms: number;
+}
+
 export interface Database {
   projects: ProjectsTable;
   sequences: SequencesTable;
@@ -341,4 +456,17 @@ export interface Database {
   audit_events: AuditEventsTable;
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointsTable;
+  versioned_datasets: VersionedDatasetsTable;
+  data_packs: DataPacksTable;
+  data_chunks: DataChunksTable;
+  data_objects: DataObjectsTable;
+  data_object_chunks: DataObjectChunksTable;
+  dataset_versions: DatasetVersionsTable;
+  dataset_version_files: DatasetVersionFilesTable;
+  dataset_aliases: DatasetAliasesTable;
+  data_table_profiles: DataTableProfilesTable;
+  data_uploads: DataUploadsTable;
+  data_upload_files: DataUploadFilesTable;
+  data_upload_chunks: DataUploadChunksTable;
+  run_code_versions: RunCodeVersionsTable;
 }

@@ -2,6 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { systemClock, type Clock } from '../../kernel/clock.js';
 import type { Transactor } from '../../kernel/transactor.js';
 import type { ArtifactStores } from '../../modules/artifacts/index.js';
+import type { DatasetStores } from '../../modules/datasets/index.js';
 import {
   NO_AUDIT_OUTSIDE_TRANSACTION,
   PendingAuditEvents,
@@ -13,6 +14,7 @@ import type { PromotionStores } from '../../modules/promotions/index.js';
 import type { RegistryStores } from '../../modules/registry/index.js';
 import type { TrackingStores } from '../../modules/tracking/index.js';
 import { SqlArtifactIndexStore } from './artifacts/sql-artifact-index-store.js';
+import { SqlDatasetStore } from './datasets/sql-dataset-store.js';
 import { appendAuditEvents } from './governance/sql-audit-append.js';
 import { SqlAuditStore } from './governance/sql-audit-store.js';
 import { SqlIdentityStore } from './governance/sql-identity-store.js';
@@ -31,7 +33,8 @@ export type MetadataStores = TrackingStores &
   RegistryStores &
   GovernanceStores &
   PromotionStores &
-  AuditStores;
+  AuditStores &
+  DatasetStores;
 
 export function createSqlStores(
   db: Kysely<Database> | Transaction<Database>,
@@ -48,6 +51,7 @@ export function createSqlStores(
     artifacts: new SqlArtifactIndexStore(db),
     lineage: new SqlLineageStore(db, helpers),
     registry: new SqlRegistryStore(db, helpers),
+    datasets: new SqlDatasetStore(db, helpers),
   };
 }
 

@@ -36,6 +36,13 @@ export interface BlobStore {
   ): Promise<PutResult>;
   /** Streams the bytes, verified; throws NOT_FOUND when absent. */
   get(digest: Digest): Promise<Readable>;
+  /**
+   * `length` bytes from `offset`, unverified: a range cannot be checked against
+   * the whole blob's digest, so callers that read ranges (dataset packs) verify
+   * what they decode. Throws NOT_FOUND when absent, OUT_OF_RANGE-style
+   * DATA_LOSS when the blob is shorter than the range.
+   */
+  getRange(digest: Digest, range: { offset: number; length: number }): Promise<Buffer>;
   has(digest: Digest): Promise<boolean>;
   /** Size without reading; undefined when absent. */
   stat(digest: Digest): Promise<BlobInfo | undefined>;

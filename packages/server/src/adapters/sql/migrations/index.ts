@@ -1,4 +1,5 @@
 import type { Migration } from 'kysely';
+import * as datasets from './2026_11_27_1500_datasets.js';
 import * as governance from './2026_11_27_1200_governance.js';
 import * as registryLineage from './2026_11_27_0900_registry_lineage.js';
 import * as tracking from './2026_11_26_1800_tracking.js';
@@ -8,4 +9,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026_11_26_1800_tracking': tracking,
   '2026_11_27_0900_registry_lineage': registryLineage,
   '2026_11_27_1200_governance': governance,
+  '2026_11_27_1500_datasets': datasets,
 };

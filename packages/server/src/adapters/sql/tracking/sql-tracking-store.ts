@@ -5,6 +5,7 @@ import type {
   ExperimentQuery,
   ExperimentRecord,
   MetricPoint,
+  RunCodeVersion,
   RunData,
   RunInfoRecord,
   RunPatch,
@@ -15,6 +16,7 @@ import type {
 } from '../../../modules/tracking/index.js';
 import type { SqlHelpers } from '../database.js';
 import type { Database, RunsTable } from '../schema.js';
+import { selectCodeVersion, upsertCodeVersion } from './sql-code-versions.js';
 import { loadDatasetInputs, loadDatasets, writeDatasetInputs } from './sql-dataset-inputs.js';
 import { readMetricHistory, writeMetricSeries } from './sql-metric-series.js';
 import { chunk, toExperiment, toMetricPoint, toRunInfo } from './row-mappers.js';
@@ -408,5 +410,13 @@ export class SqlTrackingStore implements TrackingStore {
 
   getDatasets(datasetIds: readonly string[]): Promise<StoredDataset[]> {
     return loadDatasets(this.db, this.helpers, datasetIds);
+  }
+
+  setCodeVersion(version: RunCodeVersion): Promise<void> {
+    return upsertCodeVersion(this.db, version);
+  }
+
+  getCodeVersion(runId: string): Promise<RunCodeVersion | undefined> {
+    return selectCodeVersion(this.db, runId);
   }
 }
