@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Digest } from '../artifacts/index.js';
 import type { BlockIndex } from './block-delta.js';
 import { BlockIndexBuilder } from './block-delta.js';
-import { encodeChunkAsync } from './chunk-encoder.js';
+import { encodeChunk } from './chunk-codec.js';
 import type { ChunkReader } from './chunk-reader.js';
 import { ContentChunker } from './content-chunker.js';
 import type { DatasetStore } from './datasets.store.js';
@@ -21,6 +21,14 @@ const MIN_DELTA_BASE_BYTES = 256 * 1024;
 const LOOKUP_BATCH = 64;
 /** Batches being looked up and encoded at once: enough to keep the thread pool busy, bounded memory. */
 const BATCHES_IN_FLIGHT = 4;
+/**
+ * New chunks in a row that found nothing to copy from the base before deltas
+ * are only probed for: scanning unrelated data against a big index costs far
+ * more than it could save (tens of MB/s), yet an edited file whose changes end
+ * should find its matches again.
+ */
+const DELTA_MISSES_BEFORE_PROBING = 8;
+const DELTA_PROBE_EVERY = 16;
 
 /** The same path in the parent version: what a changed file is delta-encoded against. */
 export interface DeltaBase {
@@ -70,6 +78,15 @@ export async function ingestFile(
   let batch: Piece[] = [];
   const inflight = new Set<Promise<void>>();
   let failure: unknown;
+  let deltaMisses = 0;
+  let newChunks = 0;
+  const deltaIndex = (): BlockIndex | undefined => {
+    newChunks++;
+    if (index === undefined) return undefined;
+    return deltaMisses < DELTA_MISSES_BEFORE_PROBING || newChunks % DELTA_PROBE_EVERY === 0
+      ? index
+      : undefined;
+  };
 
   const storeBatch = async (pieces: Piece[]): Promise<void> => {
     const known = new Map<Digest, number>();
@@ -85,8 +102,10 @@ export async function ingestFile(
           depth = Math.max(depth, held);
           return;
         }
-        const encoded = await encodeChunkAsync(piece.bytes, index);
+        const tried = deltaIndex();
+        const encoded = await encodeChunk(piece.bytes, tried === undefined ? {} : { index: tried });
         const isDelta = encoded.encoding === 'delta';
+        if (tried !== undefined) deltaMisses = isDelta ? 0 : deltaMisses + 1;
         const chunkDepth = isDelta ? base!.depth + 1 : 0;
         depth = Math.max(depth, chunkDepth);
         await deps.writer.add({
@@ -120,14 +139,18 @@ export async function ingestFile(
     batch.push({ digest, bytes });
   };
 
-  for await (const data of source) {
-    fileHash.update(data);
-    for (const piece of chunker.push(data)) take(piece);
-    if (batch.length >= LOOKUP_BATCH) await dispatch();
+  try {
+    for await (const data of source) {
+      fileHash.update(data);
+      for (const piece of chunker.push(data)) take(piece);
+      if (batch.length >= LOOKUP_BATCH) await dispatch();
+    }
+    for (const piece of chunker.end()) take(piece);
+    await dispatch();
+  } finally {
+    // A broken stream still waits for the batches in flight, so nothing writes after the request ends.
+    await Promise.allSettled(inflight);
   }
-  for (const piece of chunker.end()) take(piece);
-  await dispatch();
-  await Promise.all(inflight);
   if (failure !== undefined) throw failure;
   return {
     digest: `sha256:${fileHash.digest('hex')}`,

@@ -44,6 +44,8 @@ export class PackWriter {
   /** Digests in the open pack or already stored by this writer, so a repeat is not stored twice. */
   readonly #seen = new Map<Digest, number>();
   #storedBytes = 0;
+  /** The pack being stored while the next one fills: writing overlaps encoding. */
+  #storing: Promise<void> = Promise.resolve();
 
   constructor(deps: { blobs: BlobStore; now: () => number; onStored: PackStored; targetBytes?: number }) {
     this.#blobs = deps.blobs;
@@ -67,15 +69,31 @@ export class PackWriter {
     this.#seen.set(chunk.digest, chunk.depth);
     this.#entries.push(chunk);
     this.#bytes += chunk.payload.length;
-    if (this.#bytes >= this.#targetBytes) await this.flush();
+    if (this.#bytes >= this.#targetBytes) await this.#seal();
   }
 
-  /** Stores the open pack, if it holds anything. */
+  /** Stores the open pack, if it holds anything, and waits for every pack to be stored. */
   async flush(): Promise<void> {
+    await this.#seal();
+    await this.#storing;
+  }
+
+  /**
+   * Starts storing the open pack once the previous one is stored: at most one
+   * pack is being written while the next fills, which bounds memory to two packs.
+   */
+  async #seal(): Promise<void> {
     if (this.#entries.length === 0) return;
     const entries = this.#entries;
     this.#entries = [];
     this.#bytes = 0;
+    await this.#storing;
+    this.#storing = this.#store(entries);
+    // A failure surfaces from the next seal or flush; mark it handled meanwhile.
+    this.#storing.catch(() => undefined);
+  }
+
+  async #store(entries: EncodedChunk[]): Promise<void> {
     const stored = await this.#blobs.put(payloads(entries));
     const at = this.#now();
     const pack: PackRecord = { digest: stored.digest, sizeBytes: stored.sizeBytes, createdAt: at };
