@@ -4,6 +4,7 @@ import { registerModelCommands } from './commands/models-commands.js';
 import { registerIdentityCommands } from './commands/identity-commands.js';
 import { registerPromotionCommands } from './commands/promotion-commands.js';
 import { registerAuditCommands } from './commands/audit-commands.js';
+import { registerDataCommands } from './commands/data.js';
 import { environmentHelp } from './commands/server-help.js';
 import { reportError, UsageError } from './output/errors.js';
 
@@ -81,11 +82,22 @@ export function buildProgram(): Command {
     .description('Show one run: info, params, latest metrics, tags, inputs, artifacts')
     .option('--json', 'print JSON')
     .action(lazy(async () => (await import('./commands/runs.js')).showRun));
+  runs
+    .command('code')
+    .argument('<run-id>', 'run id')
+    .description(
+      'Recreate the source a run ran from: clone, check out its commit, apply its uncommitted diff',
+    )
+    .requiredOption('-o, --output <dir>', 'folder to create (must be new or empty)')
+    .option('--repo <path-or-url>', 'repository to clone (default: the remote URL the run recorded)')
+    .option('--json', 'print JSON')
+    .action(lazy(async () => (await import('./commands/runs-code.js')).runCode));
 
   registerModelCommands(program);
   registerIdentityCommands(program);
   registerPromotionCommands(program);
   registerAuditCommands(program);
+  registerDataCommands(program);
   return program;
 }
 

@@ -3,13 +3,14 @@ import {
   encodeMetricValue,
   TRACKING_LIMITS,
   trackingKeyProblem,
+  type DatasetVersionJson,
   type Run,
   type RunInfo,
 } from '@cairn/contract';
 import { asCairnError } from './errors.js';
 import { trackOpenRun, untrackRun, type ClosableRun } from './exit-hooks.js';
 import { nextBatchSize, toBatchRequest, type QueuedItem } from './log-queue.js';
-import type { RunsResource } from './runs.js';
+import type { DatasetVersionRef, RunsResource } from './runs.js';
 
 export type ParamValue = string | number | boolean;
 export type EndStatus = 'FINISHED' | 'FAILED' | 'KILLED';
@@ -144,6 +145,19 @@ export class ActiveRun implements ClosableRun {
       );
     }
     this.enqueue({ kind: 'tag', tag: { key, value } });
+  }
+
+  /**
+   * Records a Cairn dataset version as an input of this run (`'churn@3'`,
+   * `'churn@gold'`, `{ dataset: 'churn', version: 3 }`), linking the two in
+   * lineage; `context` is MLflow's `mlflow.data.context` (`training`, `eval`…).
+   * Resolves with the version it logged.
+   */
+  async logDatasetInput(
+    ref: DatasetVersionRef,
+    options: { context?: string } = {},
+  ): Promise<DatasetVersionJson> {
+    return this.runs.logDatasetInput(this.runId, ref, options);
   }
 
   /** Uploads one file to `<artifactPath>/<file name>` (the run root when no path is given). */

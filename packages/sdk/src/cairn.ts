@@ -2,6 +2,7 @@ import {
   CairnError,
   isCairnError,
   RUN_TAGS,
+  type DatasetVersionJson,
   type LabelHistory,
   type LabelKind,
   type LineageGraph,
@@ -16,6 +17,11 @@ import {
 } from '@cairn/contract';
 import { ActiveRun, type ParamValue } from './active-run.js';
 import { AuditResource } from './audit.js';
+import { codeCaptureEnabled, recordCodeVersion, startCodeCapture } from './code-version.js';
+import type { AddDatasetOptions } from './dataset-add.js';
+import type { CheckoutOptions, CheckoutResult } from './dataset-checkout.js';
+import { addDataset, checkoutDataset, DatasetHandle } from './dataset-handles.js';
+import { DatasetsResource, type DatasetReference } from './datasets.js';
 import { ExperimentsResource } from './experiments.js';
 import type { ProgressListener } from './local-model-files.js';
 import { registerModel, versionOf, type RegisterModelOptions } from './model-registration.js';
@@ -50,6 +56,12 @@ export interface StartRunOptions {
   tags?: Record<string, string>;
   parentRunId?: string;
   params?: Record<string, ParamValue>;
+  /**
+   * Record the git commit, branch, remote and uncommitted changes of the
+   * working directory on the run (`cairn runs code` rebuilds them). On by
+   * default (unless `tags` name a `mlflow.source.git.commit`); `CAIRN_CAPTURE_CODE=0` turns it off too.
+   */
+  captureCode?: boolean;
 }
 
 export const DEFAULT_URL = 'http://127.0.0.1:5000';
@@ -91,6 +103,7 @@ export class Cairn {
   readonly policies: PoliciesResource;
   readonly promotions: PromotionsResource;
   readonly audit: AuditResource;
+  readonly datasets: DatasetsResource;
   private readonly transport: Transport;
 
   constructor(options: CairnOptions = {}) {
@@ -126,6 +139,7 @@ export class Cairn {
     this.policies = new PoliciesResource(this.transport);
     this.promotions = new PromotionsResource(this.transport);
     this.audit = new AuditResource(this.transport);
+    this.datasets = new DatasetsResource(this.transport, timeoutMs);
   }
 
   /**
@@ -140,6 +154,9 @@ export class Cairn {
         field: 'experiment',
       });
     }
+    // A commit the caller names is theirs to state; the working directory may not be the code that ran.
+    const named = options.tags?.[RUN_TAGS.gitCommit] !== undefined;
+    const capture = !named && codeCaptureEnabled(options.captureCode) ? startCodeCapture() : undefined;
     const experimentId =
       options.experimentId ??
       (options.experiment === undefined ? undefined : await this.experimentIdFor(options.experiment));
@@ -149,12 +166,46 @@ export class Cairn {
       ...(options.parentRunId === undefined ? {} : { parentRunId: options.parentRunId }),
       tags: { ...defaultRunTags(), ...options.tags },
     });
+    if (capture !== undefined) await recordCodeVersion(this.runs, run.info.runId, capture);
     const active = new ActiveRun(this.runs, run);
     if (options.params !== undefined) {
       active.logParams(options.params);
       await active.flush();
     }
     return active;
+  }
+
+  // ── datasets ──
+
+  /** One dataset to navigate from: `cairn.dataset('churn').version(3).checkout('data')`. */
+  dataset(name: string): DatasetHandle {
+    return new DatasetHandle(this.datasets, name);
+  }
+
+  /**
+   * Adds files, folders (recursively) and globs as the next version of
+   * `name`, created when missing. Files equal (size and sha256) to the parent
+   * version's file at the same path are not sent again.
+   */
+  async addDataset(
+    name: string,
+    paths: readonly string[],
+    options: AddDatasetOptions,
+  ): Promise<DatasetVersionJson> {
+    return addDataset(this.datasets, { ...options, name, paths });
+  }
+
+  /**
+   * Writes a version (`churn`, `churn@3`, `churn@champion`) into `dir`,
+   * fetching only the files missing or changed there; each is verified
+   * against its sha256 and renamed into place whole.
+   */
+  async checkoutDataset(
+    at: string | DatasetReference,
+    dir: string,
+    options: CheckoutOptions = {},
+  ): Promise<CheckoutResult> {
+    return checkoutDataset(this.datasets, { ...options, at, dir });
   }
 
   // ── model registry ──

@@ -5,11 +5,43 @@ export type { EndStatus, ParamValue } from './active-run.js';
 export { ExperimentsResource } from './experiments.js';
 export type { CreateExperimentInput, ListExperimentsOptions } from './experiments.js';
 export { RunsResource } from './runs.js';
-export type { ArtifactUpload, RunPatch, SearchRunsInput } from './runs.js';
+export type {
+  ArtifactUpload,
+  CodeVersionInput,
+  DatasetVersionRef,
+  RunPatch,
+  SearchRunsInput,
+} from './runs.js';
+export { parseDatasetVersionRef } from './runs.js';
+export { captureCodeVersion } from './code-version.js';
+export type { CaptureOptions, CapturedCodeVersion } from './code-version.js';
 export { ModelsResource } from './models.js';
 export type { FileUpload, LabelHistoryOptions, ListModelsOptions, ListVersionsOptions } from './models.js';
 export type { RegisterModelOptions } from './model-registration.js';
 export type { ProgressListener, TransferProgress } from './local-model-files.js';
+export { DatasetsResource, parseDatasetRef } from './datasets.js';
+export { DatasetHandle, DatasetVersionHandle } from './dataset-handles.js';
+export type {
+  DatasetRef,
+  DatasetReference,
+  ListDatasetsOptions,
+  ListFilesOptions,
+  Page,
+  VersionDetail,
+} from './datasets.js';
+export type { AddDatasetOptions, AddProgress } from './dataset-add.js';
+export type { CheckoutOptions, CheckoutProgress, CheckoutResult } from './dataset-checkout.js';
+export { encodeFrame, pushDataset, readFrames } from './dataset-transfer.js';
+export type {
+  ChunkEncoding,
+  ChunkFrameHeader,
+  ErrorFrameHeader,
+  Frame,
+  FrameHeader,
+  PushOptions,
+  PushProgress,
+  PushResult,
+} from './dataset-transfer.js';
 export { UsersResource } from './users.js';
 export { TokensResource } from './tokens.js';
 export type { CreateTokenOptions } from './tokens.js';
@@ -76,6 +108,21 @@ export type {
   ProjectRole,
   User,
   WhoAmI,
+  CodeVersionJson,
+  DatasetDiffJson,
+  DatasetJson,
+  DatasetVersionJson,
+  FileChunksJson,
+  GcResultJson,
+  SchemaChangeJson,
+  StatShiftJson,
+  TableDiffJson,
+  TableJson,
+  TableProfileJson,
+  ColumnProfileJson,
+  UploadedFileJson,
+  UploadJson,
+  VersionFileJson,
   AuditCheckpoint,
   AuditEvent,
   AuditEventList,

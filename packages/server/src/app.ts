@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { DuckDbTableAnalytics } from './adapters/analytics/duckdb-table-analytics.js';
 import { openBlobStore } from './adapters/blob/open-blob-store.js';
 import { openDatabase, type MetadataDatabase } from './adapters/sql/database.js';
 import { createSqlStores, createSqlTransactor } from './adapters/sql/sql-stores.js';
@@ -38,6 +40,19 @@ import {
 } from './modules/governance/index.js';
 import { auditRoutes } from './modules/governance/audit.routes.js';
 import { LineageService } from './modules/lineage/index.js';
+import {
+  ChunkReader,
+  DataGcService,
+  DatasetDiffService,
+  DatasetReadService,
+  DatasetsService,
+  DatasetTransferService,
+  DatasetVersionDescriber,
+  ObjectFiles,
+  TableProfilesService,
+  UploadsService,
+} from './modules/datasets/index.js';
+import { datasetRoutes } from './modules/datasets/datasets.routes.js';
 import { lineageRoutes } from './modules/lineage/lineage.routes.js';
 import {
   ModelCardService,
@@ -49,6 +64,7 @@ import {
 import { mlflowRegistryRoutes } from './modules/registry/mlflow-registry.routes.js';
 import { registryRoutes } from './modules/registry/registry.routes.js';
 import {
+  CodeVersionService,
   ExperimentService,
   TRACKING_NODE_KINDS,
   TrackingNodeDescriber,
@@ -56,6 +72,7 @@ import {
 } from './modules/tracking/index.js';
 import { mlflowTrackingRoutes } from './modules/tracking/mlflow-tracking.routes.js';
 import { trackingRoutes } from './modules/tracking/tracking.routes.js';
+import { codeVersionRoutes } from './modules/tracking/code-versions.routes.js';
 
 export interface AppOverrides {
   clock?: Clock;
@@ -73,6 +90,14 @@ export interface Services {
   access: AccessControl;
   experiments: ExperimentService;
   tracking: TrackingService;
+  codeVersions: CodeVersionService;
+  datasets: DatasetsService;
+  uploads: UploadsService;
+  datasetReads: DatasetReadService;
+  datasetTransfer: DatasetTransferService;
+  datasetGc: DataGcService;
+  tableProfiles: TableProfilesService;
+  datasetDiffs: DatasetDiffService;
   artifacts: ArtifactService;
   lineage: LineageService;
   models: RegisteredModelService;
@@ -125,12 +150,49 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
   const access = new AccessControl({ authEnabled: config.auth.enabled });
   const experiments = new ExperimentService({ store: stores.tracking, transactor, clock, access });
   const tracking = new TrackingService({ experiments, store: stores.tracking, transactor, clock, access });
+  const codeVersions = new CodeVersionService({
+    experiments,
+    store: stores.tracking,
+    blobs,
+    transactor,
+    access,
+    clock,
+  });
   const ownerOf = artifactOwners({ tracking, registry: stores.registry });
   const index = stores.artifacts;
   const artifacts = new ArtifactService({ blobs, index, transactor, clock, access, ownerOf });
   const lineage = new LineageService({ store: stores.lineage, clock, access });
   const trackingNodes = new TrackingNodeDescriber(stores.tracking);
   for (const kind of TRACKING_NODE_KINDS) lineage.registerDescriber(kind, trackingNodes);
+  lineage.registerDescriber('dataset_version', new DatasetVersionDescriber(stores.datasets));
+  const datasetsContext = {
+    store: stores.datasets,
+    transactor,
+    clock,
+    access,
+    projects: stores.identity,
+    blobs,
+    reader: new ChunkReader({ store: stores.datasets, blobs }),
+  };
+  const datasets = new DatasetsService(datasetsContext);
+  const uploads = new UploadsService(datasetsContext);
+  const datasetReads = new DatasetReadService(datasetsContext);
+  const datasetTransfer = new DatasetTransferService(datasetsContext);
+  const datasetGc = new DataGcService(datasetsContext);
+  // Tables are read from local copies of their file objects, kept as a cache under the data folder.
+  const analytics = new DuckDbTableAnalytics();
+  const objectFiles = new ObjectFiles({
+    reader: datasetsContext.reader,
+    cacheDir: path.join(config.dataDir, 'cache'),
+  });
+  const tableProfiles = new TableProfilesService(datasetsContext, { analytics, files: objectFiles });
+  uploads.onCommitted(tableProfiles.versionAdded);
+  datasetTransfer.onCommitted(tableProfiles.versionAdded);
+  const datasetDiffs = new DatasetDiffService(datasetsContext, {
+    analytics,
+    files: objectFiles,
+    profiles: tableProfiles,
+  });
   const policies = new PoliciesService({
     policies: stores.policies,
     identity: stores.identity,
@@ -214,6 +276,14 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
     access,
     experiments,
     tracking,
+    codeVersions,
+    datasets,
+    uploads,
+    datasetReads,
+    datasetTransfer,
+    datasetGc,
+    tableProfiles,
+    datasetDiffs,
     artifacts,
     lineage,
     models,
@@ -262,6 +332,16 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
     { onError: (error) => app.log.error({ err: error }, 'promotion expiry sweep failed') },
   );
   app.addHook('preClose', async () => promotionExpiry.stop());
+  // Started once the app is ready, so a failed start-up leaves no worker behind.
+  app.addHook('onReady', async () =>
+    tableProfiles.start({ onError: (error, message) => app.log.error({ err: error }, message) }),
+  );
+  app.addHook('preClose', async () => {
+    const stopping = tableProfiles.stop();
+    // Closing DuckDB interrupts a profile in progress, so shutting down never waits for a big table.
+    await analytics.close();
+    await stopping;
+  });
 
   registerErrorHandler(app);
   registerAuth(app, {
@@ -280,6 +360,17 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
     await app.register(mlflowArtifactsRoutes, { prefix, artifacts });
   }
   await app.register(trackingRoutes, { prefix: '/api/v1', experiments, tracking, artifacts });
+  await app.register(codeVersionRoutes, { prefix: '/api/v1', codeVersions });
+  await app.register(datasetRoutes, {
+    prefix: '/api/v1',
+    datasets,
+    uploads,
+    reads: datasetReads,
+    transfer: datasetTransfer,
+    gc: datasetGc,
+    profiles: tableProfiles,
+    diffs: datasetDiffs,
+  });
   await app.register(lineageRoutes, { prefix: '/api/v1', lineage });
   await app.register(registryRoutes, { prefix: '/api/v1', models, versions, cards, artifacts, lineage });
   await app.register(identityRoutes, { prefix: '/api/v1', access, users, tokens, projects });

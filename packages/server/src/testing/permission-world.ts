@@ -50,6 +50,8 @@ export interface Fixtures {
   model(): Promise<{ name: string; versionId: string }>;
   /** A pending request by MAKER to move version 1 of `model()` to `champion`. */
   promotion(): Promise<{ id: string }>;
+  /** A dataset with version 1 (file `t.csv`), alias `golden` on it, and an open upload. */
+  dataset(): Promise<{ name: string; uploadId: string; chunk: string; digest: string }>;
   /** Runs `make` once per fixture set under `key`: set-up steps of a request (delete before restore). */
   memo<T>(key: string, make: () => Promise<T>): Promise<T>;
 }
@@ -240,6 +242,34 @@ export class PermissionWorld {
           const id = created.id as string;
           this.projectOf.set(`promotion:${id}`, project);
           return { id };
+        }),
+      dataset: () =>
+        memo('dataset', async () => {
+          const name = `${project}-data-${n}`;
+          await admin({ method: 'POST', url: '/api/v1/datasets', json: { name, project } });
+          this.projectOf.set(`dataset:${name}`, project);
+          const first = await admin({ method: 'POST', url: `/api/v1/datasets/${name}/uploads`, json: {} });
+          const put = await admin({
+            method: 'PUT',
+            url: `/api/v1/datasets/${name}/uploads/${first.uploadId}/files?path=t.csv`,
+            text: `a,b\n1,${n}\n`,
+          });
+          await admin({
+            method: 'POST',
+            url: `/api/v1/datasets/${name}/uploads/${first.uploadId}/commit`,
+            json: { message: 'v1', aliases: ['golden'] },
+          });
+          const open = await admin({ method: 'POST', url: `/api/v1/datasets/${name}/uploads`, json: {} });
+          const files = await admin({
+            method: 'GET',
+            url: `/api/v1/datasets/${name}/versions/1/files?chunks=true`,
+          });
+          return {
+            name,
+            uploadId: open.uploadId as string,
+            digest: put.digest as string,
+            chunk: files.files[0].chunks[0].digest as string,
+          };
         }),
     };
     return fx;

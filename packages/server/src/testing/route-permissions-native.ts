@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Method, TestRequest } from './permission-world.js';
-import type { RouteRule } from './route-rule.js';
+import type { BuildContext, RouteRule } from './route-rule.js';
 
 const V1 = '/api/v1';
 const get = (url: string): TestRequest => ({ method: 'GET', url });
@@ -27,6 +27,18 @@ const lineage =
   (walk: string): Build =>
   async ({ fx }) =>
     get(`${V1}/lineage/run/${(await fx.run()).id}/${walk}`);
+const CODE = {
+  commit: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b',
+  diff: Buffer.from('patch').toString('base64'),
+};
+/** The fixture run with a recorded source, made once (as admin) before the reads are tried. */
+const withCode = (ctx: BuildContext): Promise<unknown> =>
+  ctx.fx.memo('code', async () =>
+    ctx.world.must(
+      'admin',
+      send('PUT', `${V1}/runs/${(await ctx.fx.run()).id}/code`, { ...CODE, dirty: true }),
+    ),
+  );
 const fixed =
   (request: TestRequest): Build =>
   async () =>
@@ -160,6 +172,27 @@ export const NATIVE_ROUTE_RULES: Record<string, RouteRule> = {
     build: run('/inputs', 'POST', {
       datasets: [{ dataset: { name: 'train', digest: 'd1', sourceType: 'local', source: 'train.csv' } }],
     }),
+  },
+  'PUT /api/v1/runs/:runId/code': {
+    need: 'write',
+    ok: 200,
+    build: run('/code', 'PUT', { commit: CODE.commit, dirty: true, diff: CODE.diff }),
+  },
+  'GET /api/v1/runs/:runId/code': {
+    need: 'read',
+    ok: 200,
+    build: async (ctx) => {
+      await withCode(ctx);
+      return run('/code')(ctx);
+    },
+  },
+  'GET /api/v1/runs/:runId/code/diff': {
+    need: 'read',
+    ok: 200,
+    build: async (ctx) => {
+      await withCode(ctx);
+      return run('/code/diff')(ctx);
+    },
   },
   'GET /api/v1/runs/:runId/artifacts': { need: 'read', ok: 200, build: run('/artifacts') },
   'GET /api/v1/runs/:runId/artifacts/*': { need: 'read', ok: 200, build: run('/artifacts/model/model.bin') },

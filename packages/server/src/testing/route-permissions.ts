@@ -1,5 +1,6 @@
 import type { Permission } from '../modules/governance/index.js';
 import { MLFLOW_ROUTE_RULES } from './route-permissions-mlflow.js';
+import { DATASET_ROUTE_RULES } from './route-permissions-datasets.js';
 import { GOVERNANCE_ROUTE_RULES } from './route-permissions-governance.js';
 import { NATIVE_ROUTE_RULES } from './route-permissions-native.js';
 import { OWN, type CallerName } from './permission-world.js';
@@ -29,6 +30,7 @@ export function allows(need: Need, who: CallerName, project: string): boolean {
 /** Every route's rule, by `METHOD url` as Fastify registered it; `/ajax-api/…` routes use their `/api/…` twin. */
 export const ROUTE_RULES: Readonly<Record<string, RouteRule>> = merge(
   NATIVE_ROUTE_RULES,
+  DATASET_ROUTE_RULES,
   GOVERNANCE_ROUTE_RULES,
   MLFLOW_ROUTE_RULES,
 );

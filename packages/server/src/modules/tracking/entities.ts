@@ -1,4 +1,5 @@
 import type { LifecycleStage, RunStatus, ViewType } from '@cairn/contract';
+import type { Digest } from '../artifacts/index.js';
 
 /** The experiment tag MLflow clients name a project with on `experiments/create` (kept as a tag too). */
 export const PROJECT_TAG = 'cairn.project';
@@ -47,6 +48,19 @@ export interface DatasetRecord {
 export interface DatasetInputRecord {
   dataset: DatasetRecord;
   tags: Array<{ key: string; value: string }>;
+}
+
+/** The source a run ran from: a git commit, plus the uncommitted changes on top of it. */
+export interface RunCodeVersion {
+  runId: string;
+  commit: string;
+  branch: string | null;
+  remoteUrl: string | null;
+  dirty: boolean;
+  /** The uncommitted changes as a `git apply`-able patch, stored as a blob. */
+  diffDigest: Digest | null;
+  diffBytes: number;
+  createdAt: number;
 }
 
 export interface RunData {

@@ -1,4 +1,6 @@
 export { TrackingService } from './tracking.service.js';
+export { CodeVersionService, GIT_TAGS, withoutCredentials } from './code-versions.service.js';
+export type { CodeDiff, CodeVersionInput, CodeVersionServiceDeps } from './code-versions.service.js';
 export { ExperimentService } from './experiments.service.js';
 export type { ExperimentServiceDeps } from './experiments.service.js';
 export type { TrackingServiceDeps, SearchOptions, RawBatch } from './tracking.service.js';
@@ -19,6 +21,7 @@ export type {
   RunData,
   MetricPoint,
   DatasetRecord,
+  RunCodeVersion,
   DatasetInputRecord,
   Page,
 } from './entities.js';

@@ -6,14 +6,17 @@ import {
   type LineageStores,
   type NodeRef,
 } from '../lineage/index.js';
+import type { DatasetStores } from '../datasets/index.js';
+import { matchDatasetVersions } from './dataset-version-inputs.js';
+import type { DatasetInputRecord } from './entities.js';
 import type { TrackingStores } from './tracking.store.js';
 
 /**
  * Lineage recorded as a by-product of run changes (DESIGN.md, principle 4):
- * a dataset input, a parent run and a git commit each become an edge, written
- * in the transaction of the change itself.
+ * a dataset input (and the Cairn dataset version it matches), a parent run and
+ * a git commit each become an edge, written in the transaction of the change itself.
  */
-export type RunChangeStores = TrackingStores & LineageStores;
+export type RunChangeStores = TrackingStores & LineageStores & DatasetStores;
 
 /** Tags whose value names another node of the lineage graph. */
 const LINEAGE_TAGS: readonly string[] = [RUN_TAGS.parentRunId, RUN_TAGS.gitCommit];
@@ -91,18 +94,26 @@ async function withdrawRunTagEdges(
   await removeEdges(stores, stale);
 }
 
-/** A run's dataset inputs, by the ids the tracking store gave the datasets. */
-export function recordInputEdges(
+/**
+ * A run's dataset inputs, by the ids the tracking store gave the datasets,
+ * and the Cairn dataset versions the inputs match (by digest or `cairn:` source).
+ */
+export async function recordInputEdges(
   stores: RunChangeStores,
-  change: { runId: string; datasetIds: readonly string[]; at: number },
+  change: {
+    runId: string;
+    datasetIds: readonly string[];
+    inputs: readonly DatasetInputRecord[];
+    at: number;
+  },
 ): Promise<void> {
-  return recordEdges(
+  const versionIds = await matchDatasetVersions(stores.datasets, change.inputs);
+  const sources: NodeRef[] = [
+    ...change.datasetIds.map((id): NodeRef => ({ kind: 'dataset', id })),
+    ...versionIds.map((id): NodeRef => ({ kind: 'dataset_version', id })),
+  ];
+  await recordEdges(
     stores,
-    change.datasetIds.map((id) => ({
-      from: { kind: 'dataset', id },
-      to: runNode(change.runId),
-      relation: 'input',
-      createdAt: change.at,
-    })),
+    sources.map((from) => ({ from, to: runNode(change.runId), relation: 'input', createdAt: change.at })),
   );
 }

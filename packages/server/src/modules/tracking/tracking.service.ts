@@ -348,7 +348,7 @@ export class TrackingService {
     const now = this.deps.clock.now();
     await this.deps.transactor.run(async (stores) => {
       const datasetIds = await stores.tracking.logInputs(info.experimentId, info.runId, inputs);
-      await recordInputEdges(stores, { runId: info.runId, datasetIds, at: now });
+      await recordInputEdges(stores, { runId: info.runId, datasetIds, inputs, at: now });
       stores.audit.record({
         action: 'runs.log_inputs',
         target: runTarget(info.runId),

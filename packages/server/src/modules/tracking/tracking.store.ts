@@ -4,6 +4,7 @@ import type {
   DatasetRecord,
   ExperimentRecord,
   MetricPoint,
+  RunCodeVersion,
   RunData,
   RunInfoRecord,
   RunRecord,
@@ -109,6 +110,10 @@ export interface TrackingStore {
   logInputs(experimentId: string, runId: string, inputs: DatasetInputRecord[]): Promise<string[]>;
   /** Datasets by id in a few queries; unknown ids are left out. */
   getDatasets(datasetIds: readonly string[]): Promise<StoredDataset[]>;
+
+  /** Records the run's source, replacing what was recorded before (a resumed run may move on). */
+  setCodeVersion(version: RunCodeVersion): Promise<void>;
+  getCodeVersion(runId: string): Promise<RunCodeVersion | undefined>;
 }
 
 /** A dataset row as lineage names it: by its id, within its experiment. */
