@@ -133,6 +133,13 @@ export function translateDbError(error: unknown): unknown {
       },
     );
   }
+  if (code === '40P01' || code === '40001') {
+    // Deadlock or serialization failure: PostgreSQL rolled one side back; running it again succeeds.
+    return new CairnError('UNAVAILABLE', 'the change collided with a concurrent one; try again', {
+      cause: error,
+      retryable: true,
+    });
+  }
   if (code === 'SQLITE_BUSY' || code === 'ECONNREFUSED' || code === '57P01' || code === '53300') {
     return new CairnError('UNAVAILABLE', 'the metadata database is not reachable right now', {
       cause: error,

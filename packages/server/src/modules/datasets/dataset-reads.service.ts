@@ -38,7 +38,15 @@ export class DatasetReadService {
         field: 'path',
       });
     }
-    return { version, file, body: this.fileBytes(file) };
+    // The first chunk is read before answering, so a damaged start is a proper error, not a cut-off stream.
+    const bytes = this.fileBytes(file)[Symbol.asyncIterator]();
+    const first = await bytes.next();
+    async function* body(): AsyncIterable<Buffer> {
+      if (first.done === true) return;
+      yield first.value;
+      for (let next = await bytes.next(); next.done !== true; next = await bytes.next()) yield next.value;
+    }
+    return { version, file, body: body() };
   }
 
   private async *fileBytes(file: VersionFile): AsyncIterable<Buffer> {

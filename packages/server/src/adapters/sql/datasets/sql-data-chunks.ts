@@ -55,7 +55,10 @@ export class SqlDataChunks {
   async insertChunks(chunks: readonly ChunkRecord[]): Promise<void> {
     if (chunks.length === 0) return;
     await this.holdDeltaBases(chunks);
-    const rows = [...new Map(chunks.map((c) => [c.digest, toChunkRow(c)])).values()];
+    // Sorted so concurrent writers and garbage collection take row locks in one order.
+    const rows = [...new Map(chunks.map((c) => [c.digest, toChunkRow(c)])).values()].sort((a, b) =>
+      a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0,
+    );
     for (const part of chunk(rows, CHUNK_ROWS_PER_INSERT)) {
       // The statement text depends only on the row count: compile it once per count.
       await this.helpers.shapes.execute(

@@ -76,7 +76,8 @@ export class SqlDataUploads {
    * transaction is spoilt on PostgreSQL anyway).
    */
   async pinUploadChunks(uploadId: string, digests: readonly Digest[]): Promise<void> {
-    const unique = [...new Set(digests)];
+    // Sorted, like garbage collection's deletes, so the two lock rows in one order and never deadlock.
+    const unique = [...new Set(digests)].sort();
     try {
       for (const part of chunk(unique, PIN_ROWS_PER_INSERT)) {
         await this.db
