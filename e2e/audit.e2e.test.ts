@@ -296,7 +296,10 @@ describe.each(dialects)('the audit trail, tampered with [%s]', (dialect) => {
       '--json',
     ]);
     expect(direct.code, direct.stderr).toBe(0);
-    expect(JSON.parse(direct.stdout)).toMatchObject({ ok: true, events: lastSeq, checkpoints: 1 });
+    // The server's own timer also signs one a minute after start, which a slow run may reach.
+    const report = JSON.parse(direct.stdout);
+    expect(report).toMatchObject({ ok: true, events: lastSeq });
+    expect(report.checkpoints).toBeGreaterThanOrEqual(1);
     expect(await snapshot(database)).toEqual(before);
     if (dialect === 'sqlite') {
       const dir = path.dirname(target.url.slice('sqlite:'.length));
@@ -380,6 +383,10 @@ describe.each(dialects)('the audit trail, tampered with [%s]', (dialect) => {
     expect(prune.stderr).toContain('never deleted');
     const verified = await cli('audit', 'verify');
     expect(verified.code, verified.stderr).toBe(0);
-    expect(verified.stdout).toMatch(/Audit trail intact: \d+ events checked .* 2 signed checkpoints matched/);
+    // At least the test's two; the server's timer may have signed one more on a slow run.
+    const matched = /Audit trail intact: \d+ events checked .* (\d+) signed checkpoints matched/.exec(
+      verified.stdout,
+    );
+    expect(Number(matched?.[1])).toBeGreaterThanOrEqual(2);
   });
 });

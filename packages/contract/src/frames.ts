@@ -62,6 +62,14 @@ export async function* readFrames(
   let pendingBytes = 0;
 
   const take = (n: number): Uint8Array => {
+    const head = pending[0];
+    // Most payloads sit inside one piece of the stream: hand out a view, not a copy.
+    if (head !== undefined && head.length >= n) {
+      if (head.length === n) pending.shift();
+      else pending[0] = head.subarray(n);
+      pendingBytes -= n;
+      return head.subarray(0, n);
+    }
     const out = new Uint8Array(n);
     let filled = 0;
     while (filled < n) {
@@ -86,7 +94,8 @@ export async function* readFrames(
         })();
   for (;;) {
     if (headerLength === undefined && pendingBytes >= 4) {
-      headerLength = new DataView(take(4).buffer).getUint32(0);
+      const prefix = take(4);
+      headerLength = new DataView(prefix.buffer, prefix.byteOffset, 4).getUint32(0);
       if (headerLength === 0 || headerLength > FRAME_LIMITS.maxHeaderBytes) {
         throw badFrame(`a header of ${headerLength} bytes (at most ${FRAME_LIMITS.maxHeaderBytes})`);
       }

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   cacheFileFor,
   defaultCacheDir,
+  FINE_RACY_WINDOW_MS,
   isCleanByStat,
   RACY_WINDOW_MS,
   StatCache,
@@ -39,6 +40,15 @@ describe('isCleanByStat', () => {
   it('does not trust an entry recorded within the racy window of its mtime', () => {
     expect(isCleanByStat({ ...entry, checkedAtMs: 1_000 + RACY_WINDOW_MS - 1 }, stat, D1)).toBe(false);
     expect(isCleanByStat({ ...entry, checkedAtMs: 1_000 }, stat, D1)).toBe(false);
+  });
+
+  it('needs only a short window on filesystems with sub-second mtimes', () => {
+    const fine = { ...stat, mtimeMs: 1_000.25 };
+    const recorded = { ...entry, mtimeMs: 1_000.25, checkedAtMs: 1_000.25 + FINE_RACY_WINDOW_MS };
+    expect(isCleanByStat(recorded, fine, D1)).toBe(true);
+    expect(isCleanByStat({ ...recorded, checkedAtMs: 1_000.25 + FINE_RACY_WINDOW_MS - 1 }, fine, D1)).toBe(
+      false,
+    );
   });
 });
 

@@ -31,8 +31,18 @@ export interface FileStat {
   ino: number;
 }
 
-/** FAT and some network filesystems keep mtimes to 2 s. */
+/** FAT and some network filesystems keep mtimes to 2 s: whole-second mtimes get this window. */
 export const RACY_WINDOW_MS = 2_000;
+/**
+ * Filesystems with sub-second mtimes (ext4, xfs, btrfs, APFS) still stamp
+ * them from a coarse kernel clock (a few ms); this window covers that.
+ */
+export const FINE_RACY_WINDOW_MS = 50;
+
+/** The window an entry needs: a fractional-second mtime shows the filesystem keeps fine times. */
+function racyWindow(mtimeMs: number): number {
+  return mtimeMs % 1000 === 0 ? RACY_WINDOW_MS : FINE_RACY_WINDOW_MS;
+}
 
 const FORMAT = 1;
 
@@ -57,7 +67,7 @@ export function isCleanByStat(entry: StatEntry | undefined, stat: FileStat, dige
     entry.size === stat.size &&
     entry.mtimeMs === stat.mtimeMs &&
     entry.ino === stat.ino &&
-    entry.mtimeMs + RACY_WINDOW_MS <= entry.checkedAtMs
+    entry.mtimeMs + racyWindow(entry.mtimeMs) <= entry.checkedAtMs
   );
 }
 
@@ -116,6 +126,34 @@ export class StatCache {
   /** Drops entries for paths outside `keep` (files of earlier versions). */
   retain(keep: ReadonlySet<string>): void {
     for (const p of this.entries.keys()) if (!keep.has(p)) this.entries.delete(p);
+  }
+
+  /**
+   * Makes entries recorded right after their file was written trustworthy:
+   * waits out the racy window (tens of ms on modern filesystems), then
+   * re-stats each such file and, when it is unchanged, records it as checked
+   * now. Without this a file checked out a moment ago would be hashed again
+   * on the next checkout.
+   */
+  async settle(statOf: (filePath: string) => Promise<FileStat | undefined>): Promise<void> {
+    const racy = [...this.entries].filter(([, e]) => e.mtimeMs + racyWindow(e.mtimeMs) > e.checkedAtMs);
+    if (racy.length === 0) return;
+    const until = Math.max(...racy.map(([, e]) => e.mtimeMs + racyWindow(e.mtimeMs)));
+    const wait = until - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait + 1));
+    for (const [filePath, entry] of racy) {
+      const now = await statOf(filePath).catch(() => undefined);
+      if (
+        now === undefined ||
+        now.size !== entry.size ||
+        now.mtimeMs !== entry.mtimeMs ||
+        now.ino !== entry.ino
+      ) {
+        this.entries.delete(filePath);
+        continue;
+      }
+      this.entries.set(filePath, { ...entry, checkedAtMs: Date.now() });
+    }
   }
 
   /** Written whole to a temporary name, then renamed: a crash leaves the old cache or the new one. */

@@ -45,8 +45,15 @@ const HASH_CONCURRENCY = 4;
 const REUSE_BATCH = 1_000;
 
 /** Counts bytes as they pass, for progress. */
+/**
+ * Read and sent in 1 MiB pieces: fetch's body stream costs per piece, and at
+ * the default 64 KiB that overhead, not the disk, limits a large add.
+ */
+const READ_PIECE_BYTES = 1024 * 1024;
+
 function counter(onBytes: (n: number) => void): Transform {
   return new Transform({
+    highWaterMark: READ_PIECE_BYTES,
     transform(chunk: Buffer, _encoding, done) {
       onBytes(chunk.length);
       done(null, chunk);
@@ -143,9 +150,12 @@ export async function addDataset(
               sent[index] = (sent[index] ?? 0) + n;
               update(file.path);
             });
-            const stream = createReadStream(file.localPath).on('error', (error) => {
-              readError = error;
-            });
+            const stream = createReadStream(file.localPath, { highWaterMark: READ_PIECE_BYTES }).on(
+              'error',
+              (error) => {
+                readError = error;
+              },
+            );
             return stream.pipe(count);
           },
         });

@@ -416,6 +416,7 @@ export async function checkoutDataset(
   );
   try {
     await checkout.run(fetchList);
+    await cache.settle((filePath) => lstat(checkoutTarget(root, filePath)));
   } finally {
     await cache.save();
   }

@@ -1,5 +1,6 @@
 import { errorFromResponse, isRetryableStatus, networkError } from './errors.js';
 import type { CairnError } from '@cairn/contract';
+import { isNodeStream, sendNodeStream } from './node-stream-request.js';
 
 /** What fetch takes as a body (a stream, bytes, text…). */
 export type RequestBody = NonNullable<RequestInit['body']>;
@@ -63,6 +64,8 @@ function retryAfterMs(response: Response | undefined): number | undefined {
 export class HttpTransport implements Transport {
   readonly url: string;
   private readonly fetch: typeof fetch;
+  /** A fetch given by the caller (tests, tracing) sees every request, streams included. */
+  private readonly customFetch: boolean;
   private readonly token: string | undefined;
   private readonly timeoutMs: number;
   private readonly retries: number;
@@ -71,6 +74,7 @@ export class HttpTransport implements Transport {
   constructor(options: HttpTransportOptions) {
     this.url = options.url.replace(/\/+$/, '');
     this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.customFetch = options.fetch !== undefined;
     this.token = options.token === '' ? undefined : options.token;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.retries = Math.max(0, Math.floor(options.retries ?? 3));
@@ -85,7 +89,7 @@ export class HttpTransport implements Transport {
       let response: Response | undefined;
       let failure: CairnError;
       try {
-        response = await this.fetch(url, this.init(request, timeoutMs));
+        response = await this.attempt(url, request, timeoutMs);
         if (response.ok) return response;
         failure = await errorFromResponse(response, what);
         if (!isRetryableStatus(response.status)) throw failure;
@@ -97,6 +101,18 @@ export class HttpTransport implements Transport {
       const backoff = Math.min(MAX_DELAY_MS, this.retryDelayMs * 2 ** attempt) * Math.random();
       await sleep(Math.min(MAX_DELAY_MS, Math.max(backoff, retryAfterMs(response) ?? 0)));
     }
+  }
+
+  /** Node streams go through node:http (no copies); everything else through fetch. */
+  private attempt(url: string, request: TransportRequest, timeoutMs: number): Promise<Response> {
+    const init = this.init(request, timeoutMs);
+    if (this.customFetch || !isNodeStream(init.body)) return this.fetch(url, init);
+    return sendNodeStream(url, {
+      method: request.method,
+      headers: init.headers as Record<string, string>,
+      body: init.body,
+      timeoutMs,
+    });
   }
 
   private init(request: TransportRequest, timeoutMs: number): RequestInit {

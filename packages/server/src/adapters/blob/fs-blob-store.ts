@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CairnError } from '@cairn/contract';
 import type { BlobInfo, BlobStore, Digest, PutResult } from '../../modules/artifacts/blob.store.js';
+import { OpenFileCache } from './open-file-cache.js';
 import {
   assertDigest,
   assertRange,
@@ -38,6 +39,7 @@ export class FsBlobStore implements BlobStore {
   readonly swept: Promise<void>;
   readonly #root: string;
   readonly #tmpDir: string;
+  readonly #handles = new OpenFileCache();
 
   constructor(options: FsBlobStoreOptions) {
     this.#root = resolve(options.root);
@@ -100,24 +102,25 @@ export class FsBlobStore implements BlobStore {
   async getRange(digest: Digest, range: { offset: number; length: number }): Promise<Buffer> {
     assertDigest(digest);
     assertRange(range);
-    let handle;
     try {
-      handle = await open(this.#pathOf(digest), 'r');
+      return await this.#handles.use(this.#pathOf(digest), async (handle) => {
+        const buffer = Buffer.allocUnsafe(range.length);
+        let filled = 0;
+        while (filled < range.length) {
+          const { bytesRead } = await handle.read(
+            buffer,
+            filled,
+            range.length - filled,
+            range.offset + filled,
+          );
+          if (bytesRead === 0) throw shortRange(digest, range);
+          filled += bytesRead;
+        }
+        return buffer;
+      });
     } catch (error) {
       if (isMissing(error)) throw new CairnError('NOT_FOUND', `blob ${digest} not found in ${this.location}`);
       throw error;
-    }
-    try {
-      const buffer = Buffer.allocUnsafe(range.length);
-      let filled = 0;
-      while (filled < range.length) {
-        const { bytesRead } = await handle.read(buffer, filled, range.length - filled, range.offset + filled);
-        if (bytesRead === 0) throw shortRange(digest, range);
-        filled += bytesRead;
-      }
-      return buffer;
-    } finally {
-      await handle.close();
     }
   }
 
@@ -138,6 +141,7 @@ export class FsBlobStore implements BlobStore {
 
   async delete(digest: Digest): Promise<boolean> {
     assertDigest(digest);
+    await this.#handles.forget(this.#pathOf(digest));
     try {
       await unlink(this.#pathOf(digest));
       return true;

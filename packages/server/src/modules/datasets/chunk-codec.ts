@@ -1,7 +1,7 @@
 import { CairnError } from '@cairn/contract';
 import { applyDelta, encodeDelta, parseDelta, serializeDelta, type BlockIndex } from './block-delta.js';
 import type { ChunkEncoding } from './entities.js';
-import { lz4CompressIfSmallerAsync, lz4DecompressExact } from './lz4-block.js';
+import { lz4CompressIfSmallerAsync, lz4DecompressExactAsync } from './lz4-block.js';
 
 export interface EncodedChunk {
   encoding: ChunkEncoding;
@@ -53,7 +53,7 @@ export async function decodeChunk(stored: StoredChunk, readBase?: ReadBase): Pro
       }
       return payload;
     case 'lz4':
-      return lz4DecompressExact(payload, { expectedSize: sizeBytes, what: 'lz4 chunk' });
+      return lz4DecompressExactAsync(payload, { expectedSize: sizeBytes, what: 'lz4 chunk' });
     case 'delta': {
       if (readBase === undefined) throw new CairnError('DATA_LOSS', 'delta chunk without a base to read');
       return applyDelta(parseDelta(payload, sizeBytes), readBase, sizeBytes);

@@ -24,8 +24,8 @@
 export const CHUNK_SIZES = Object.freeze({ min: 16 * 1024, average: 64 * 1024, max: 256 * 1024 });
 
 /** Cut masks use the hash's high bits: with a shift-left gear hash they mix the last 32 bytes, the low bits only the last few. */
-const MASK_STRICT = (((1 << 18) - 1) << 14) >>> 0;
-const MASK_LOOSE = (((1 << 14) - 1) << 18) >>> 0;
+const MASK_STRICT = (((1 << 18) - 1) << 14) | 0;
+const MASK_LOOSE = (((1 << 14) - 1) << 18) | 0;
 
 /**
  * 256 pseudo-random 32-bit values from a fixed seed (splitmix32), written as a
@@ -49,26 +49,34 @@ export const GEAR: Uint32Array = (() => {
  * pieces pushed: the chunks depend only on the bytes. Memory is one chunk
  * buffer (the maximum chunk size) whatever the input's length.
  */
+/** The same table as signed 32-bit words: int32 arithmetic keeps the hot loop off heap numbers. */
+const GEAR_INT32 = new Int32Array(GEAR.buffer, GEAR.byteOffset, GEAR.length);
+
 export class ContentChunker {
-  private buffer = Buffer.allocUnsafe(CHUNK_SIZES.max);
+  /** Views of the pushed pieces that make up the chunk in progress (no copies until a chunk spans pieces). */
+  private parts: Uint8Array[] = [];
   private length = 0;
   private hash = 0;
 
-  /** The chunks completed by these bytes, in order; each is a fresh buffer the caller may keep. */
+  /**
+   * The chunks completed by these bytes, in order. A chunk inside one pushed
+   * piece is a view of it, so pieces must not be reused after being pushed
+   * (stream pieces never are); a chunk spanning pieces is a fresh buffer.
+   */
   push(data: Uint8Array): Buffer[] {
     const chunks: Buffer[] = [];
     let position = 0;
     while (position < data.length) {
       if (this.length < CHUNK_SIZES.min) {
-        // Cut-point skipping: no cut can fall before the minimum, so these bytes are copied unhashed.
+        // Cut-point skipping: no cut can fall before the minimum, so these bytes are taken unhashed.
         const take = Math.min(CHUNK_SIZES.min - this.length, data.length - position);
-        this.buffer.set(data.subarray(position, position + take), this.length);
+        this.parts.push(data.subarray(position, position + take));
         this.length += take;
         position += take;
         continue;
       }
       const end = this.scan(data, position);
-      this.buffer.set(data.subarray(position, end.index), this.length);
+      if (end.index > position) this.parts.push(data.subarray(position, end.index));
       this.length = end.length;
       position = end.index;
       if (end.cut) chunks.push(this.take());
@@ -81,28 +89,49 @@ export class ContentChunker {
     return this.length === 0 ? [] : [this.take()];
   }
 
-  /** Hashes from `start` until a cut point or the end of `data`. */
+  /**
+   * Hashes from `start` until a cut point or the end of `data`. The loop is
+   * split where the mask changes (strict below the average size, loose above)
+   * and runs in int32 arithmetic on an Int32Array view of the gear table, so
+   * the hot path is one load, a shift-add and a test per byte: the cut points
+   * are bit-for-bit those of the plain uint32 formulation.
+   */
   private scan(data: Uint8Array, start: number): { index: number; length: number; cut: boolean } {
-    let hash = this.hash;
-    let length = this.length;
-    let index = start;
+    const gear = GEAR_INT32;
+    // The chunk's length after the byte at index i is consumed is base + i + 1.
+    const base = this.length - start;
     const end = data.length;
-    while (index < end) {
-      hash = ((hash << 1) + (GEAR[data[index]!] as number)) >>> 0;
-      index++;
-      length++;
-      const mask = length < CHUNK_SIZES.average ? MASK_STRICT : MASK_LOOSE;
-      if ((hash & mask) === 0 || length >= CHUNK_SIZES.max) {
-        this.hash = 0;
-        return { index, length, cut: true };
-      }
+    let hash = this.hash | 0;
+    let i = start;
+    const strictEnd = Math.min(end, CHUNK_SIZES.average - 1 - base);
+    while (i < strictEnd) {
+      hash = ((hash << 1) + gear[data[i]!]!) | 0;
+      i++;
+      if ((hash & MASK_STRICT) === 0) return this.cutAt(i, base);
     }
+    const looseEnd = Math.min(end, CHUNK_SIZES.max - base);
+    while (i < looseEnd) {
+      hash = ((hash << 1) + gear[data[i]!]!) | 0;
+      i++;
+      if ((hash & MASK_LOOSE) === 0) return this.cutAt(i, base);
+    }
+    if (base + i >= CHUNK_SIZES.max) return this.cutAt(i, base);
     this.hash = hash;
-    return { index, length, cut: false };
+    return { index: i, length: base + i, cut: false };
+  }
+
+  private cutAt(index: number, base: number): { index: number; length: number; cut: boolean } {
+    this.hash = 0;
+    return { index, length: base + index, cut: true };
   }
 
   private take(): Buffer {
-    const chunk = Buffer.from(this.buffer.subarray(0, this.length));
+    const only = this.parts.length === 1 ? this.parts[0]! : undefined;
+    const chunk =
+      only !== undefined
+        ? Buffer.from(only.buffer, only.byteOffset, only.byteLength)
+        : Buffer.concat(this.parts, this.length);
+    this.parts = [];
     this.length = 0;
     this.hash = 0;
     return chunk;

@@ -7,6 +7,7 @@ import type { ChunkEncoding, ChunkRecord, PackRecord } from './entities.js';
  * pack still fits comfortably in memory while it fills.
  */
 export const PACK_TARGET_BYTES = 32 * 1024 * 1024;
+const PACKS_IN_FLIGHT = 3;
 
 /**
  * Every pack starts with these bytes. Packs share the blob store with
@@ -44,8 +45,9 @@ export class PackWriter {
   /** Digests in the open pack or already stored by this writer, so a repeat is not stored twice. */
   readonly #seen = new Map<Digest, number>();
   #storedBytes = 0;
-  /** The pack being stored while the next one fills: writing overlaps encoding. */
-  #storing: Promise<void> = Promise.resolve();
+  /** Packs being stored while the next one fills: writing overlaps chunking and encoding. */
+  readonly #storing = new Set<Promise<void>>();
+  #failure: unknown;
 
   constructor(deps: { blobs: BlobStore; now: () => number; onStored: PackStored; targetBytes?: number }) {
     this.#blobs = deps.blobs;
@@ -75,22 +77,32 @@ export class PackWriter {
   /** Stores the open pack, if it holds anything, and waits for every pack to be stored. */
   async flush(): Promise<void> {
     await this.#seal();
-    await this.#storing;
+    await Promise.all(this.#storing);
+    if (this.#failure !== undefined) throw this.#failure;
   }
 
   /**
-   * Starts storing the open pack once the previous one is stored: at most one
-   * pack is being written while the next fills, which bounds memory to two packs.
+   * Starts storing the open pack, waiting first while `PACKS_IN_FLIGHT` are
+   * being stored: a store spends much of its time waiting on the disk, so a
+   * few at once keep the add moving, and memory stays bounded by that many packs.
    */
   async #seal(): Promise<void> {
     if (this.#entries.length === 0) return;
     const entries = this.#entries;
     this.#entries = [];
     this.#bytes = 0;
-    await this.#storing;
-    this.#storing = this.#store(entries);
-    // A failure surfaces from the next seal or flush; mark it handled meanwhile.
-    this.#storing.catch(() => undefined);
+    while (this.#storing.size >= PACKS_IN_FLIGHT) await Promise.race(this.#storing);
+    if (this.#failure !== undefined) throw this.#failure;
+    const storing: Promise<void> = this.#store(entries).then(
+      () => {
+        this.#storing.delete(storing);
+      },
+      (error: unknown) => {
+        this.#failure ??= error;
+        this.#storing.delete(storing);
+      },
+    );
+    this.#storing.add(storing);
   }
 
   async #store(entries: EncodedChunk[]): Promise<void> {
@@ -122,7 +134,24 @@ export class PackWriter {
   }
 }
 
+/**
+ * A pack's bytes in pieces of a few MiB: the store's write pipeline takes a
+ * turn of the event loop per piece, and while an add is busy chunking each
+ * turn is precious — 64 KiB pieces made storing a pack several times slower.
+ */
+const PACK_PIECE_BYTES = 4 * 1024 * 1024;
+
 async function* payloads(entries: readonly EncodedChunk[]): AsyncIterable<Uint8Array> {
-  yield PACK_MAGIC;
-  for (const entry of entries) yield entry.payload;
+  let group: Uint8Array[] = [PACK_MAGIC];
+  let size = PACK_MAGIC.length;
+  for (const entry of entries) {
+    group.push(entry.payload);
+    size += entry.payload.length;
+    if (size >= PACK_PIECE_BYTES) {
+      yield Buffer.concat(group, size);
+      group = [];
+      size = 0;
+    }
+  }
+  if (size > 0) yield Buffer.concat(group, size);
 }
