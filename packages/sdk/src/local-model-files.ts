@@ -6,6 +6,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { CairnError, type ModelVersion, type PinnedFile } from '@cairn/contract';
+import { eachLimited } from './dataset-paths.js';
 import { statOrThrow, walk } from './local-files.js';
 import type { ModelsResource } from './models.js';
 
@@ -33,27 +34,6 @@ interface LocalFile {
   localPath: string;
   sizeBytes: number;
   relative: string;
-}
-
-/** Runs `work` over the items, `CONCURRENCY` at a time, stopping at the first failure. */
-async function eachLimited<T>(
-  items: readonly T[],
-  work: (item: T, index: number) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async (): Promise<void> => {
-    while (!failed && next < items.length) {
-      const index = next++;
-      try {
-        await work(items[index] as T, index);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
 }
 
 /** Counts bytes as they pass, for progress. */
@@ -105,7 +85,7 @@ export async function uploadModelFiles(
     onProgress?.({ ...progress });
   };
   let source = '';
-  await eachLimited(files, async (file, index) => {
+  await eachLimited(files, CONCURRENCY, async (file, index) => {
     const result = await models.uploadFile(uploadId, file.relative, {
       sizeBytes: file.sizeBytes,
       // A retry sends the file again from the start, so its count starts again too.
@@ -157,7 +137,7 @@ export async function downloadVersionFiles(
     bytesDone: 0,
     bytesTotal: listing.files.reduce((sum, f) => sum + f.sizeBytes, 0),
   };
-  await eachLimited(listing.files, async (file) => {
+  await eachLimited(listing.files, CONCURRENCY, async (file) => {
     const target = path.resolve(root, ...file.path.split('/'));
     if (!target.startsWith(root + path.sep)) throw dataLoss(`refusing the file path "${file.path}"`);
     await mkdir(path.dirname(target), { recursive: true });

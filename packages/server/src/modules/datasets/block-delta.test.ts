@@ -9,6 +9,7 @@ import {
   blockSizeFor,
   encodeDelta,
   parseDelta,
+  MAX_INDEXED_BLOCKS,
   serializeDelta,
   type DeltaOps,
   type SharedBlockIndex,
@@ -88,10 +89,11 @@ describe('blockSizeFor', () => {
   it('is 256 up to 4 Mi blocks, then doubles to keep the block count bounded', () => {
     expect(blockSizeFor(0)).toBe(256);
     expect(blockSizeFor(1024 ** 3)).toBe(256);
-    expect(blockSizeFor(1024 ** 3 + 256)).toBe(512);
-    expect(blockSizeFor(100 * 1024 ** 3)).toBe(32 * 1024);
+    expect(blockSizeFor(2 * 1024 ** 3)).toBe(256);
+    expect(blockSizeFor(2 * 1024 ** 3 + 256)).toBe(512);
+    expect(blockSizeFor(100 * 1024 ** 3)).toBe(16 * 1024);
     for (const size of [1, 10 ** 9, 5 * 10 ** 9, 10 ** 12]) {
-      expect(Math.floor(size / blockSizeFor(size))).toBeLessThanOrEqual(4_194_304);
+      expect(Math.floor(size / blockSizeFor(size))).toBeLessThanOrEqual(MAX_INDEXED_BLOCKS);
     }
   });
 });

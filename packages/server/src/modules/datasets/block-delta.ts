@@ -12,7 +12,7 @@ export { parseDelta, serializeDelta } from './delta-format.js';
  */
 
 const MIN_BLOCK_SIZE = 256;
-const MAX_INDEXED_BLOCKS = 4_194_304;
+export const MAX_INDEXED_BLOCKS = 8_388_608;
 /** Int32 words per block outside the hash table: weak, strong1, strong2. */
 const WORDS_PER_BLOCK = 3;
 const MIN_TABLE_SIZE = 16;
@@ -21,16 +21,17 @@ const SLOTS_PER_FILTER_WORD_LOG2 = 2;
 
 /**
  * Block size for a base of `baseSize` bytes: 256, doubled until the base has
- * at most 4 Mi full blocks.
+ * at most 8 Mi full blocks.
  *
  * Small blocks are what make deltas of tables pay: an edited CSV row spoils
  * the one or two blocks around it, so a 1% scattered-row edit costs roughly
  * (changed rows × ~1.5 blocks) of literal bytes — a few % of the file at 256
  * bytes, where 2 KiB blocks (rsync's default for large files) would make
- * nearly every block literal. Each block costs 22–32 bytes of index (12 of
- * fingerprints, 8–16 of hash table at load ≤ 0.5, 2–4 of filter), so the cap
- * keeps an index under ~130 MB whatever the base's size: files past 1 GiB get
- * larger blocks.
+ * nearly every block literal (at 512 bytes a 1 GiB table edited this way
+ * already stores 5.4%, at 256 about 3%). Each block costs 22–32 bytes of index
+ * (12 of fingerprints, 8–16 of hash table at load ≤ 0.5, 2–4 of filter), so
+ * the cap keeps an index under ~260 MB whatever the base's size: files up to
+ * 2 GiB keep 256-byte blocks, larger ones get larger blocks.
  */
 export function blockSizeFor(baseSize: number): number {
   let blockSize = MIN_BLOCK_SIZE;

@@ -8,6 +8,7 @@ import {
   type DatasetsContext,
 } from './datasets-context.js';
 import type { DatasetVersionRecord, VersionFile } from './entities.js';
+import { readAhead } from './read-ahead.js';
 
 /** Chunks decoded ahead of the one being sent, so reading overlaps sending. */
 const READ_AHEAD = 8;
@@ -56,6 +57,7 @@ export class DatasetReadService {
     for await (const bytes of readAhead(
       chunks.map((c) => c.digest),
       (d) => this.ctx.reader.read(d),
+      READ_AHEAD,
     )) {
       hash.update(bytes);
       yield bytes;
@@ -134,7 +136,7 @@ export class DatasetReadService {
           return { header: { kind: 'error', digest, length: 0, code, message }, payload: new Uint8Array(0) };
         },
       );
-    for await (const frame of readAhead(digests, settled)) {
+    for await (const frame of readAhead(digests, settled, READ_AHEAD)) {
       yield frameHead(frame.header);
       if (frame.payload.length > 0) yield frame.payload;
     }
@@ -155,19 +157,4 @@ export function checkDigestList(value: unknown, field = 'digests'): Digest[] {
     }
     return d;
   });
-}
-
-/** Maps items in order with a few loads in flight at once. */
-async function* readAhead<T, R>(items: readonly T[], load: (item: T) => Promise<R>): AsyncIterable<R> {
-  const queue: Array<Promise<R>> = [];
-  let next = 0;
-  while (next < items.length && queue.length < READ_AHEAD) queue.push(load(items[next++]!));
-  while (queue.length > 0) {
-    const head = queue.shift()!;
-    // Failures surface in order, when their turn comes; a later one must not be reported unhandled first.
-    for (const later of queue) later.catch(() => undefined);
-    const value = await head;
-    if (next < items.length) queue.push(load(items[next++]!));
-    yield value;
-  }
 }

@@ -4,6 +4,7 @@ import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { CairnError } from '@cairn/contract';
+import { readAhead } from './read-ahead.js';
 import type { Digest } from '../artifacts/index.js';
 import type { ChunkReader } from './chunk-reader.js';
 import type { TableFormat } from './entities.js';
@@ -117,6 +118,7 @@ export class ObjectFiles {
       for await (const chunk of readAhead(
         chunks.map((c) => c.digest),
         (d) => reader.read(d),
+        READ_AHEAD,
       )) {
         hash.update(chunk);
         sizeBytes += chunk.length;
@@ -194,18 +196,4 @@ export class ObjectFiles {
 
 function hexOf(digest: Digest): string {
   return digest.slice('sha256:'.length);
-}
-
-/** Maps items in order with a few loads in flight at once. */
-async function* readAhead<T, R>(items: readonly T[], load: (item: T) => Promise<R>): AsyncIterable<R> {
-  const queue: Array<Promise<R>> = [];
-  let next = 0;
-  while (next < items.length && queue.length < READ_AHEAD) queue.push(load(items[next++]!));
-  while (queue.length > 0) {
-    const head = queue.shift()!;
-    for (const later of queue) later.catch(() => undefined);
-    const value = await head;
-    if (next < items.length) queue.push(load(items[next++]!));
-    yield value;
-  }
 }
