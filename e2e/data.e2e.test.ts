@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +24,7 @@ function trainCsv(change?: { row: number; value: string }): string {
 describe('cairn data against running servers', () => {
   let a: CairnServer;
   let b: CairnServer;
+  let dataDirA: string;
   const temp: string[] = [];
   let work: string;
   let env: NodeJS.ProcessEnv;
@@ -46,7 +47,7 @@ describe('cairn data against running servers', () => {
 
   beforeAll(async () => {
     [a, b] = await Promise.all([
-      startCairnServer({ args: ['--host', '127.0.0.1'], dataDir: tmp('cairn-e2e-data-a-') }),
+      startCairnServer({ args: ['--host', '127.0.0.1'], dataDir: (dataDirA = tmp('cairn-e2e-data-a-')) }),
       startCairnServer({ args: ['--host', '127.0.0.1'], dataDir: tmp('cairn-e2e-data-b-') }),
     ]);
     work = tmp('cairn-e2e-data-work-');
@@ -254,4 +255,29 @@ describe('cairn data against running servers', () => {
     expect(otherDataset.code).toBe(2);
     expect(await on(a, 'data', 'add', 'churn', 'data')).toMatchObject({ code: 2 });
   }, 120_000);
+
+  it('names a corrupt chunk and its file at checkout, and leaves no partial file', async () => {
+    // Not a table: nothing reads (and caches) its chunks before the damage.
+    const file = path.join(tmp('cairn-e2e-fragile-'), 'fragile.bin');
+    writeFileSync(file, trainCsv({ row: 1, value: 'fragile' }).repeat(3));
+    await json(a, 'data', 'add', 'fragile', file, '-m', 'to be damaged');
+    // The newest pack holds this file's chunks: flip bytes all through it.
+    const packs = listFiles(path.join(dataDirA, 'blobs')).filter((f) => /[0-9a-f]{64}$/.test(f));
+    const newest = packs.sort((x, y) => statSync(y).mtimeMs - statSync(x).mtimeMs)[0]!;
+    const bytes = readFileSync(newest);
+    for (let i = 64; i < bytes.length; i += 512) bytes[i] = bytes[i]! ^ 0xff;
+    writeFileSync(newest, bytes);
+    const out = tmp('cairn-e2e-fragile-out-');
+    const checkout = await on(a, 'data', 'checkout', 'fragile@1', '-o', out);
+    expect(checkout.code).not.toBe(0);
+    expect(checkout.stderr).toMatch(/chunk sha256:[0-9a-f]{64}/);
+    expect(checkout.stderr).toContain('fragile.bin');
+    expect(readdirSync(out)).toEqual([]);
+  }, 120_000);
 });
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? listFiles(path.join(dir, e.name)) : [path.join(dir, e.name)],
+  );
+}
