@@ -318,12 +318,16 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
     });
     app.addHook('preClose', async () => retention.stop());
   }
-  const checkpoints = startCheckpoints({
-    audit,
-    onSigned: (checkpoint) => app.log.info({ seq: checkpoint.seq }, 'audit checkpoint signed'),
-    onError: (error) => app.log.error({ err: error }, 'audit checkpoint failed'),
-  });
-  app.addHook('preClose', async () => checkpoints.stop());
+  const { checkpointMinutes } = config.audit;
+  if (checkpointMinutes > 0) {
+    const checkpoints = startCheckpoints({
+      audit,
+      intervalMs: checkpointMinutes * 60_000,
+      onSigned: (checkpoint) => app.log.info({ seq: checkpoint.seq }, 'audit checkpoint signed'),
+      onError: (error) => app.log.error({ err: error }, 'audit checkpoint failed'),
+    });
+    app.addHook('preClose', async () => checkpoints.stop());
+  }
   const promotionExpiry = startServerTimer(
     async () => {
       const expired = await expireOverdueRequests({ store: stores.promotions, transactor, clock });

@@ -41,6 +41,12 @@ export const ENV_VARS = {
       'Audit events younger than this are never deleted, whatever asks. 180 days is the EU AI Act floor for logs of high-risk systems.',
     default: '180',
   },
+  auditCheckpointMinutes: {
+    name: 'CAIRN_AUDIT_CHECKPOINT_MINUTES',
+    description:
+      'Minutes between the signed audit checkpoints the server makes itself (the first a minute after start). 0 turns them off; `cairn audit checkpoint` still makes one.',
+    default: '60',
+  },
   auditKeyFile: {
     name: 'CAIRN_AUDIT_KEY_FILE',
     description:

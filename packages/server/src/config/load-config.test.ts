@@ -43,7 +43,9 @@ describe('loadConfig', () => {
       retentionDays: undefined,
       minRetentionDays: 180,
       keyFile: path.join(cwd, '.cairn', 'audit-signing-key.pem'),
+      checkpointMinutes: 60,
     });
+    expect(loadConfig({ cwd, env: { CAIRN_AUDIT_CHECKPOINT_MINUTES: '0' } }).audit.checkpointMinutes).toBe(0);
     const on = loadConfig({
       cwd,
       env: { CAIRN_AUTH: 'true', CAIRN_ADMIN_TOKEN: 'a'.repeat(32), CAIRN_AUDIT_RETENTION_DAYS: '400' },
@@ -63,6 +65,7 @@ describe('loadConfig', () => {
     ],
     [{ CAIRN_AUDIT_MIN_RETENTION_DAYS: '-1' }, /must be a number of days/],
     [{ CAIRN_AUDIT_RETENTION_DAYS: 'forever' }, /must be a number of days/],
+    [{ CAIRN_AUDIT_CHECKPOINT_MINUTES: '-5' }, /must be a number of minutes/],
   ])('refuses %j', (env, message) => {
     expect(() => loadConfig({ cwd: tmp(), env })).toThrow(message);
   });

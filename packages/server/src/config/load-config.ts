@@ -36,6 +36,8 @@ export interface AuditOptions {
   /** Never delete younger events than this, whatever asks. */
   readonly minRetentionDays: number;
   readonly keyFile: string;
+  /** Minutes between scheduled signed checkpoints; 0 for none. */
+  readonly checkpointMinutes: number;
 }
 
 /** Values given on the command line; they win over the environment and the config file. */
@@ -160,6 +162,11 @@ export function loadConfig(options: LoadConfigOptions = {}): CairnConfig {
       `${retentionPick.source} (${retentionDays} days) is below the audit minimum retention of ${minRetentionDays} days (${minPick.source}); audit events that young are never deleted.`,
     );
   }
+  const checkpointPick = pick('auditCheckpointMinutes', 'auditCheckpointMinutes');
+  const checkpointMinutes = parseMinutes(
+    checkpointPick.value ?? ENV_VARS.auditCheckpointMinutes.default,
+    checkpointPick.source,
+  );
   const keyFile = path.resolve(
     cwd,
     pick('auditKeyFile', 'auditKeyFile').value ?? path.join(dataDir, 'audit-signing-key.pem'),
@@ -175,7 +182,7 @@ export function loadConfig(options: LoadConfigOptions = {}): CairnConfig {
     bodyLimitBytes: Math.floor(bodyLimitMb * 1024 * 1024),
     logLevel,
     auth: { enabled: authEnabled, adminToken },
-    audit: { retentionDays, minRetentionDays, keyFile },
+    audit: { retentionDays, minRetentionDays, keyFile, checkpointMinutes },
   });
 }
 
@@ -185,6 +192,17 @@ function parseDays(raw: string, source: string): number {
     throw new CairnError('INVALID_ARGUMENT', `${source} must be a number of days, got "${raw}"`);
   }
   return days;
+}
+
+function parseMinutes(raw: string, source: string): number {
+  const minutes = Number(raw);
+  if (!Number.isFinite(minutes) || minutes < 0 || raw.trim() === '') {
+    throw new CairnError(
+      'INVALID_ARGUMENT',
+      `${source} must be a number of minutes (0 for none), got "${raw}"`,
+    );
+  }
+  return minutes;
 }
 
 function resolveSqlitePath(url: string, cwd: string): string {

@@ -19,7 +19,12 @@ export async function createTestApp(
 ): Promise<TestApp> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cairn-app-'));
   const { env = {}, ...appOverrides } = overrides;
-  const config = loadConfig({ cwd: dataDir, env, flags: { dataDir } });
+  // Scheduled audit checkpoints are off unless a test asks: a timer firing mid-test would add events.
+  const config = loadConfig({
+    cwd: dataDir,
+    env: { CAIRN_AUDIT_CHECKPOINT_MINUTES: '0', ...env },
+    flags: { dataDir },
+  });
   const app = await buildApp(config, { database, logger: false, ...appOverrides });
   return {
     app,
