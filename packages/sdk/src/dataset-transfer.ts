@@ -250,20 +250,20 @@ export async function pushDataset(options: PushOptions): Promise<PushResult> {
   const { wanted, byNumber } = await sourceVersions(source, options);
   const created = await ensureTarget(target, sourceDataset, options.project);
   const present = new Set(created ? [] : (await target.allVersions(options.name)).map((v) => v.digest));
-  const todo = wanted.filter((v) => !present.has(v.digest));
+  const toCopy = wanted.filter((v) => !present.has(v.digest));
   const copier = new ChunkCopier({ source, target, name: options.name });
   const result: PushResult = {
     dataset: options.name,
     versions: [],
-    upToDate: wanted.length - todo.length,
+    upToDate: wanted.length - toCopy.length,
     chunksSent: 0,
     bytesSent: 0,
   };
-  for (const version of todo) {
+  for (const version of toCopy) {
     options.onProgress?.({
       version: version.version,
       versionsDone: result.versions.length,
-      versionsTotal: todo.length,
+      versionsTotal: toCopy.length,
       chunksSent: copier.chunksSent,
       bytesSent: copier.bytesSent,
     });
