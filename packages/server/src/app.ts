@@ -342,7 +342,9 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
   );
   app.addHook('preClose', async () => {
     const stopping = tableProfiles.stop();
-    // Closing DuckDB interrupts a profile in progress, so shutting down never waits for a big table.
+    // Closing the copies and DuckDB interrupts a profile in progress, so shutting down never waits
+    // for a big table.
+    objectFiles.close();
     await analytics.close();
     await stopping;
   });

@@ -111,4 +111,19 @@ describe('ObjectFiles', () => {
     expect(counter.reads).toBe(reads);
     expect(readdirSync(path.join(dir, 'objects'))).toEqual([`${a.digest.slice(7)}.jsonl`]);
   });
+
+  it('stops a copy in progress when closed, leaving no temp file, and refuses new ones', async () => {
+    const a = object('x\n'.repeat(5_000), 200);
+    const { reader, counter } = fakeReader(new Map([[a.digest, a.parts]]));
+    const files = new ObjectFiles({ reader, cacheDir: dir });
+    const copying = files.use({ digest: a.digest, format: 'csv' }, async () => 'used');
+    while (counter.reads < 5) await new Promise((resolve) => setTimeout(resolve, 1));
+    files.close();
+    await expect(copying).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(counter.reads).toBeLessThan(200);
+    expect(readdirSync(path.join(dir, 'objects'))).toEqual([]);
+    await expect(files.use({ digest: a.digest, format: 'csv' }, async () => 'used')).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+    });
+  });
 });
