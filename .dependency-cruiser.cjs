@@ -59,6 +59,16 @@ module.exports = {
       to: { path: '^packages/server/src/(?!index\\.ts$|config/env-vars\\.ts$)' },
     },
     {
+      name: 'serving-stands-alone',
+      severity: 'error',
+      comment:
+        'Runtimes know nothing of the server, its storage or HTTP: a serving process can load them alone.',
+      from: { path: '^packages/serving/src', pathNot: '\\.test\\.ts$' },
+      to: {
+        path: '^packages/(server|sdk|cli|web)/|node_modules/(fastify|@fastify|kysely|pg|better-sqlite3)/',
+      },
+    },
+    {
       name: 'contract-is-pure',
       severity: 'error',
       comment: 'contract has no Node, no DOM and no other package.',

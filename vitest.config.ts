@@ -9,6 +9,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@cairn\/contract$/, replacement: src('contract') },
+      { find: /^@cairn\/serving$/, replacement: src('serving') },
       { find: /^@cairn\/server\/env-vars$/, replacement: src('server', 'config/env-vars.ts') },
       { find: /^@cairn\/server$/, replacement: src('server') },
       { find: /^@cairn\/sdk$/, replacement: src('sdk') },
