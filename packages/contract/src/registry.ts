@@ -9,7 +9,7 @@ import { MetricValue } from './tracking.js';
 export const MODEL_STAGES = ['None', 'Staging', 'Production', 'Archived'] as const;
 export type ModelStage = (typeof MODEL_STAGES)[number];
 
-export const MODEL_FORMATS = ['onnx', 'mlflow', 'opaque'] as const;
+export const MODEL_FORMATS = ['onnx', 'mlflow', 'command', 'opaque'] as const;
 export type ModelFormat = (typeof MODEL_FORMATS)[number];
 
 export const MODEL_VERSION_STATUSES = ['PENDING_REGISTRATION', 'FAILED_REGISTRATION', 'READY'] as const;
@@ -41,7 +41,8 @@ const literals = <T extends string>(values: readonly T[], options: { description
 
 export const ModelStage = literals(MODEL_STAGES);
 export const ModelFormat = literals(MODEL_FORMATS, {
-  description: '`onnx`, `mlflow` (an MLmodel folder) or `opaque` (anything else, stored as is).',
+  description:
+    '`onnx`, `mlflow` (an MLmodel folder), `command` (a folder with a cairn-model.json naming the program that serves it) or `opaque` (anything else, stored as is).',
 });
 export const RiskTier = literals(RISK_TIERS);
 /** A risk tier, or null for "not assessed"; one flat union so a refusal lists every choice. */
@@ -63,8 +64,8 @@ export const SignatureField = Type.Object({
 export type SignatureField = Static<typeof SignatureField>;
 
 export const ModelSignature = Type.Object({
-  source: Type.Union([Type.Literal('onnx'), Type.Literal('mlflow')], {
-    description: 'Read from the ONNX graph or from the MLmodel file.',
+  source: Type.Union([Type.Literal('onnx'), Type.Literal('mlflow'), Type.Literal('command')], {
+    description: 'Read from the ONNX graph, the MLmodel file or the cairn-model.json manifest.',
   }),
   inputs: Type.Array(SignatureField),
   outputs: Type.Array(SignatureField),

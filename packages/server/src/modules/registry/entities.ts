@@ -3,7 +3,7 @@
 export const STAGES = ['None', 'Staging', 'Production', 'Archived'] as const;
 export type Stage = (typeof STAGES)[number];
 
-export const MODEL_FORMATS = ['onnx', 'mlflow', 'opaque'] as const;
+export const MODEL_FORMATS = ['onnx', 'mlflow', 'command', 'opaque'] as const;
 export type ModelFormat = (typeof MODEL_FORMATS)[number];
 
 export const VERSION_STATUSES = ['PENDING_REGISTRATION', 'FAILED_REGISTRATION', 'READY'] as const;
@@ -35,7 +35,7 @@ export interface SignatureField {
 }
 
 export interface ModelSignature {
-  source: 'onnx' | 'mlflow';
+  source: 'onnx' | 'mlflow' | 'command';
   inputs: SignatureField[];
   outputs: SignatureField[];
   params?: Array<Record<string, unknown>>;

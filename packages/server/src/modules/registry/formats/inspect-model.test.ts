@@ -257,4 +257,40 @@ describe('inspectModel: MLflow', () => {
     const big = file('MLmodel', `flavors: {a: {}}\n#${'x'.repeat(1024 * 1024)}`);
     expect(await invalidArgument([big], 'mlflow')).toContain('MLmodel is larger than 1048576 bytes');
   });
+
+  describe('command models (cairn-model.json)', () => {
+    const manifest = JSON.stringify({
+      command: ['python3', 'predict.py'],
+      inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 20] }],
+      outputs: [{ name: 'probability', datatype: 'FP32', shape: [-1, 1] }],
+    });
+
+    it('recognises a folder with a serving manifest, even beside an MLmodel, and reads its signature', async () => {
+      const files = [
+        file('cairn-model.json', manifest),
+        file('predict.py', 'print(1)'),
+        file('MLmodel', SKLEARN_MLMODEL),
+      ];
+      const inspection = await inspectModel(files);
+      expect(inspection).toMatchObject({
+        format: 'command',
+        signature: {
+          source: 'command',
+          inputs: [{ name: 'features', type: 'FP32', shape: [-1, 20] }],
+          outputs: [{ name: 'probability', type: 'FP32', shape: [-1, 1] }],
+        },
+        details: { command: ['python3', 'predict.py'] },
+        warnings: [],
+      });
+    });
+
+    it('keeps a folder with a broken manifest as opaque with a warning, unless command was declared', async () => {
+      const files = [file('cairn-model.json', '{"command": []}')];
+      const inspection = await inspectModel(files);
+      expect(inspection.format).toBe('opaque');
+      expect(inspection.warnings[0]).toMatch(/cairn-model.json could not be read/);
+      expect(await invalidArgument(files, 'command')).toMatch(/not a valid serving manifest/);
+      expect(await invalidArgument([file('x.py', '')], 'command')).toMatch(/needs a cairn-model.json/);
+    });
+  });
 });

@@ -1,4 +1,5 @@
-import { CairnError } from '@cairn/contract';
+import { CairnError, isCairnError } from '@cairn/contract';
+import { COMMAND_MANIFEST_FILE, parseCommandManifest } from '@cairn/serving';
 import type { ModelFormat, ModelSignature, SignatureField } from '../entities.js';
 import {
   INPUT_EXAMPLE_MAX_BYTES,
@@ -42,8 +43,19 @@ export async function inspectModel(
   declared?: ModelFormat,
 ): Promise<ModelInspection> {
   const mlmodel = files.find((f) => f.path === MLMODEL_PATH);
+  const manifest = files.find((f) => f.path === COMMAND_MANIFEST_FILE);
   const onnxFiles = files.filter((f) => f.path.toLowerCase().endsWith('.onnx'));
-  const format = declared ?? (mlmodel !== undefined ? 'mlflow' : onnxFiles.length === 1 ? 'onnx' : 'opaque');
+  // A serving manifest is the most explicit statement of how to run the model, so it wins.
+  const format =
+    declared ??
+    (manifest !== undefined
+      ? 'command'
+      : mlmodel !== undefined
+        ? 'mlflow'
+        : onnxFiles.length === 1
+          ? 'onnx'
+          : 'opaque');
+  if (format === 'command') return inspectCommand(manifest, declared === 'command');
   if (format === 'mlflow') return inspectMlflow(files, mlmodel, declared === 'mlflow');
   if (format === 'onnx') return inspectOnnx(onnxFiles, declared === 'onnx');
   const warnings =
@@ -75,6 +87,50 @@ async function inspectOnnx(onnxFiles: ModelFileSource[], declared: boolean): Pro
       details: {},
       warnings: [
         `${file.path} could not be read as ONNX, so the model is registered as opaque: ${error.message}`,
+      ],
+    };
+  }
+}
+
+/** Bigger than any manifest needs; a huge one is a mistake, not a model. */
+const MANIFEST_MAX_BYTES = 256 * 1024;
+
+async function inspectCommand(
+  file: ModelFileSource | undefined,
+  declared: boolean,
+): Promise<ModelInspection> {
+  if (file === undefined) {
+    throw invalidFormat(`format command needs a ${COMMAND_MANIFEST_FILE} at the root of the model`);
+  }
+  try {
+    const manifest = parseCommandManifest(await readSmallText(file, MANIFEST_MAX_BYTES));
+    const field = (spec: { name: string; datatype: string; shape: number[] }): SignatureField => ({
+      name: spec.name,
+      type: spec.datatype,
+      shape: spec.shape,
+    });
+    return {
+      format: 'command',
+      signature: {
+        source: 'command',
+        inputs: manifest.metadata.inputs.map(field),
+        outputs: manifest.metadata.outputs.map(field),
+      },
+      details: { command: manifest.command },
+      warnings: [],
+    };
+  } catch (error) {
+    // parseCommandManifest refuses with FAILED_PRECONDITION; other errors are the file source's own.
+    const refused = isCairnError(error) && error.code === 'FAILED_PRECONDITION';
+    if (!isModelFormatError(error) && !refused) throw error;
+    const message = (error as Error).message;
+    if (declared)
+      throw invalidFormat(`${COMMAND_MANIFEST_FILE} is not a valid serving manifest: ${message}`, error);
+    return {
+      format: 'opaque',
+      details: {},
+      warnings: [
+        `${COMMAND_MANIFEST_FILE} could not be read, so the model is registered as opaque: ${message}`,
       ],
     };
   }
