@@ -7,3 +7,4 @@ export * from './audit.js';
 export * from './promotions.js';
 export * from './datasets.js';
 export * from './frames.js';
+export * from './serving.js';

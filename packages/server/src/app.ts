@@ -73,6 +73,11 @@ import {
 import { mlflowTrackingRoutes } from './modules/tracking/mlflow-tracking.routes.js';
 import { trackingRoutes } from './modules/tracking/tracking.routes.js';
 import { codeVersionRoutes } from './modules/tracking/code-versions.routes.js';
+import { deploymentRoutes } from './modules/serving/deployments.routes.js';
+import { inferenceRoutes } from './modules/serving/inference.routes.js';
+import type { DeploymentsService, PredictionsService } from './modules/serving/index.js';
+import { registerMetricsRoute } from './http/metrics.routes.js';
+import { CAIRN_VERSION, createServing, startServingIn } from './serving-wiring.js';
 
 export interface AppOverrides {
   clock?: Clock;
@@ -109,6 +114,8 @@ export interface Services {
   tokens: TokensService;
   projects: ProjectsService;
   audit: AuditService;
+  deployments: DeploymentsService;
+  predictions: PredictionsService;
 }
 
 declare module 'fastify' {
@@ -255,6 +262,16 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
     }
   }
 
+  const serving = createServing({
+    config,
+    stores,
+    transactor,
+    clock,
+    access,
+    blobs,
+    models: versions,
+    onError: (error, message) => app.log.error({ err: error }, message),
+  });
   const app = Fastify({
     logger: overrides.logger ?? (config.logLevel === 'silent' ? false : { level: config.logLevel }),
     bodyLimit: config.bodyLimitBytes,
@@ -295,6 +312,8 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
     tokens,
     projects,
     audit,
+    deployments: serving.deployments,
+    predictions: serving.predictions,
   };
   const routes: Array<{ method: string; url: string }> = [];
   app.addHook('onRoute', (route) => {
@@ -350,11 +369,18 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
   });
 
   registerErrorHandler(app);
-  registerAuth(app, {
+  const auth = {
     authEnabled: config.auth.enabled,
     authenticator,
     throttle: new LoginThrottle({ ...overrides.loginThrottle, clock }),
     deniedAttempts: new DeniedAttempts(transactor),
+  };
+  registerAuth(app, auth);
+  startServingIn(app, {
+    parts: serving,
+    config,
+    auth,
+    onError: (error, message) => app.log.error({ err: error }, message),
   });
   await registerOpenApi(app);
   registerHealthRoutes(app);
@@ -383,6 +409,20 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
   await app.register(auditRoutes, { prefix: '/api/v1', audit });
   await app.register(policyRoutes, { prefix: '/api/v1', policies });
   await app.register(promotionRoutes, { prefix: '/api/v1', promotions });
+  await app.register(deploymentRoutes, {
+    prefix: '/api/v1',
+    deployments: serving.deployments,
+    predictions: serving.predictions,
+    engine: serving.engine,
+  });
+  await app.register(inferenceRoutes, {
+    inference: serving.inference,
+    engine: serving.engine,
+    predictions: serving.predictions,
+    maxBodyBytes: config.bodyLimitBytes,
+    serverVersion: CAIRN_VERSION,
+  });
+  registerMetricsRoute(app, serving.metrics);
   await app.ready();
   return app;
 }

@@ -2,6 +2,8 @@ export { buildApp } from './app.js';
 export type { AppOverrides, Services } from './app.js';
 export { startServer } from './main.js';
 export type { RunningServer } from './main.js';
+export { startServing } from './serve-main.js';
+export type { RunningServing } from './serve-main.js';
 export { bootstrapAdminInStore } from './admin-bootstrap.js';
 export type { BootstrappedAdmin } from './admin-bootstrap.js';
 export { loadConfig } from './config/load-config.js';

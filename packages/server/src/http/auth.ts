@@ -27,8 +27,8 @@ export interface AuthOptions {
   deniedAttempts: DeniedAttempts;
 }
 
-/** Load balancers and orchestrators probe these without credentials. */
-const PUBLIC_ROUTES = new Set(['/healthz', '/readyz', '/health']);
+/** Load balancers and orchestrators probe these without credentials (KServe's and Triton's are open too). */
+const PUBLIC_ROUTES = new Set(['/healthz', '/readyz', '/health', '/v2/health/live', '/v2/health/ready']);
 const CHALLENGE = 'Bearer realm="cairn", Basic realm="cairn"';
 
 /**

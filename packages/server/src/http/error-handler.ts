@@ -8,6 +8,11 @@ const MLFLOW_PREFIXES = [
   '/ajax-api/2.0/mlflow-artifacts',
 ];
 
+/** Open Inference Protocol routes answer errors as `{"error": "message"}`, as KServe and Triton do. */
+export function isInferenceProtocolPath(url: string): boolean {
+  return url === '/v2' || url.startsWith('/v2/') || url.startsWith('/v2?');
+}
+
 export function isMlflowPath(url: string): boolean {
   return MLFLOW_PREFIXES.some((prefix) => url.startsWith(prefix));
 }
@@ -28,6 +33,12 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, raw: unk
     const mlflow = MLFLOW_ERROR_BY_CODE[error.code];
     return reply.status(mlflow.status).send({ error_code: mlflow.code, message: error.message });
   }
+  // An overloaded or restarting model: clients (and load balancers) back off and come back.
+  if (error.code === 'UNAVAILABLE' && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
+  if (isInferenceProtocolPath(request.url)) {
+    // OIP's error body is `{"error": message}`; Cairn's code rides beside it for clients that want it.
+    return reply.status(nativeStatus(error)).send({ error: error.message, code: error.code });
+  }
   return reply.status(nativeStatus(error)).send({
     error: {
       code: error.code,
@@ -47,6 +58,8 @@ export function registerErrorHandler(app: FastifyInstance): void {
     const message = `No route for ${request.method} ${request.url.split('?')[0] ?? ''}`;
     if (isMlflowPath(request.url))
       return reply.status(404).send({ error_code: 'ENDPOINT_NOT_FOUND', message });
+    if (isInferenceProtocolPath(request.url))
+      return reply.status(404).send({ error: message, code: 'NOT_FOUND' });
     return reply.status(404).send({ error: { code: 'NOT_FOUND', message, requestId: request.id } });
   });
 }

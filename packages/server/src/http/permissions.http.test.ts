@@ -26,8 +26,13 @@ const SWEPT: Array<{ method: string; url: string; rule: RouteRule }> = Object.en
   },
 );
 
+/** MLflow routes answer in MLflow's shape; v2 routes as OIP does (`error` is the message), with Cairn's code beside it. */
 const errorCode = (reply: Reply, url: string): unknown =>
-  MLFLOW.test(url) ? reply.body?.error_code : reply.body?.error?.code;
+  MLFLOW.test(url)
+    ? reply.body?.error_code
+    : /^\/v2(\/|$)/.test(url)
+      ? reply.body?.code
+      : reply.body?.error?.code;
 
 describeEachDatabase('every route × every caller × own/other project', ({ database }) => {
   let t: TestApp;

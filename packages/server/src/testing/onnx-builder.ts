@@ -499,3 +499,225 @@ export async function* streamBytes(
     at += size;
   }
 }
+
+// ---- small networks with seeded weights: an MLP classifier and a logistic regression ----
+
+/** mulberry32: a tiny deterministic generator of floats in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** One dense layer: weights [inputs][outputs] row-major and bias [outputs], float32-exact values. */
+export interface DenseLayer {
+  inputs: number;
+  outputs: number;
+  weights: Float32Array;
+  bias: Float32Array;
+}
+
+/** Layers of uniform weights scaled by 1/√fan-in (so activations neither vanish nor explode). */
+export function seededLayers(sizes: readonly number[], seed: number): DenseLayer[] {
+  const random = seededRandom(seed);
+  const layers: DenseLayer[] = [];
+  for (let l = 0; l + 1 < sizes.length; l++) {
+    const inputs = sizes[l] as number;
+    const outputs = sizes[l + 1] as number;
+    const scale = 1 / Math.sqrt(inputs);
+    const weights = Float32Array.from({ length: inputs * outputs }, () => (random() * 2 - 1) * scale);
+    const bias = Float32Array.from({ length: outputs }, () => (random() * 2 - 1) * 0.1);
+    layers.push({ inputs, outputs, weights, bias });
+  }
+  return layers;
+}
+
+function float32Bytes(values: Float32Array): Uint8Array {
+  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+}
+
+function dense(row: readonly number[], layer: DenseLayer): number[] {
+  return Array.from({ length: layer.outputs }, (_, j) => {
+    let sum = layer.bias[j] as number;
+    for (let i = 0; i < layer.inputs; i++)
+      sum += (row[i] as number) * (layer.weights[i * layer.outputs + j] as number);
+    return sum;
+  });
+}
+
+export interface MlpModelOptions {
+  /** Features of the input. Default 20. */
+  inputs?: number;
+  /** Widths of the hidden layers, each Gemm + Relu. Default [64, 64]. */
+  hidden?: number[];
+  /** Classes of the softmax output. Default 2. */
+  outputs?: number;
+  seed?: number;
+}
+
+const mlpSizes = (options: MlpModelOptions): number[] => [
+  options.inputs ?? 20,
+  ...(options.hidden ?? [64, 64]),
+  options.outputs ?? 2,
+];
+
+/**
+ * `input` [N, inputs] FP32 → (Gemm → Relu) per hidden layer → Gemm → Softmax → `probabilities` [N, outputs].
+ * The weights come from `seed` (default 1); `evaluateMlp` computes the same in plain JS.
+ */
+export function mlpModelSpec(options: MlpModelOptions = {}): ModelSpec {
+  const sizes = mlpSizes(options);
+  const layers = seededLayers(sizes, options.seed ?? 1);
+  const nodes: NodeSpec[] = [];
+  const initializers: InitializerSpec[] = [];
+  let previous = 'input';
+  layers.forEach((layer, l) => {
+    const last = l === layers.length - 1;
+    initializers.push(
+      {
+        name: `W${l}`,
+        dtype: 'float32',
+        dims: [layer.inputs, layer.outputs],
+        rawData: float32Bytes(layer.weights),
+      },
+      { name: `B${l}`, dtype: 'float32', dims: [layer.outputs], rawData: float32Bytes(layer.bias) },
+    );
+    const gemm = last ? 'logits' : `gemm${l}`;
+    nodes.push({ opType: 'Gemm', inputs: [previous, `W${l}`, `B${l}`], outputs: [gemm], name: `gemm${l}` });
+    if (last) return;
+    nodes.push({ opType: 'Relu', inputs: [gemm], outputs: [`relu${l}`], name: `relu${l}` });
+    previous = `relu${l}`;
+  });
+  nodes.push({
+    opType: 'Softmax',
+    inputs: ['logits'],
+    outputs: ['probabilities'],
+    name: 'softmax',
+    attributes: [{ name: 'axis', int: -1 }],
+  });
+  return {
+    irVersion: 8,
+    opsets: [{ domain: '', version: 17 }],
+    producerName: 'cairn-test',
+    producerVersion: '1.0',
+    graph: {
+      name: 'cairn_mlp',
+      nodes,
+      initializers,
+      inputs: [{ name: 'input', type: { tensor: 'float32', shape: ['N', sizes[0] as number] } }],
+      outputs: [
+        {
+          name: 'probabilities',
+          type: { tensor: 'float32', shape: ['N', sizes[sizes.length - 1] as number] },
+        },
+      ],
+    },
+  };
+}
+
+export function mlpModel(options: MlpModelOptions = {}): EncodedModel {
+  return encodeModel(mlpModelSpec(options));
+}
+
+/** What `mlpModel(options)` computes, in double precision over the same float32 weights. */
+export function evaluateMlp(x: readonly (readonly number[])[], options: MlpModelOptions = {}): number[][] {
+  const layers = seededLayers(mlpSizes(options), options.seed ?? 1);
+  return x.map((row) => {
+    let values = [...row];
+    layers.forEach((layer, l) => {
+      values = dense(values, layer);
+      if (l < layers.length - 1) values = values.map((v) => Math.max(0, v));
+    });
+    const max = Math.max(...values);
+    const exps = values.map((v) => Math.exp(v - max));
+    const total = exps.reduce((a, b) => a + b, 0);
+    return exps.map((e) => e / total);
+  });
+}
+
+export interface LogisticModelOptions {
+  /** Features of the input. Default 20. */
+  features?: number;
+  seed?: number;
+}
+
+/** `features` [N, features] FP32 → MatMul → Add → Sigmoid → `probability` [N, 1]; weights from `seed` (default 1). */
+export function logisticModelSpec(options: LogisticModelOptions = {}): ModelSpec {
+  const features = options.features ?? 20;
+  const [layer] = seededLayers([features, 1], options.seed ?? 1) as [DenseLayer];
+  return {
+    irVersion: 8,
+    opsets: [{ domain: '', version: 17 }],
+    producerName: 'cairn-test',
+    producerVersion: '1.0',
+    graph: {
+      name: 'cairn_logistic',
+      nodes: [
+        { opType: 'MatMul', inputs: ['features', 'W'], outputs: ['XW'], name: 'matmul' },
+        { opType: 'Add', inputs: ['XW', 'B'], outputs: ['logit'], name: 'add' },
+        { opType: 'Sigmoid', inputs: ['logit'], outputs: ['probability'], name: 'sigmoid' },
+      ],
+      initializers: [
+        { name: 'W', dtype: 'float32', dims: [features, 1], rawData: float32Bytes(layer.weights) },
+        { name: 'B', dtype: 'float32', dims: [1], rawData: float32Bytes(layer.bias) },
+      ],
+      inputs: [{ name: 'features', type: { tensor: 'float32', shape: ['N', features] } }],
+      outputs: [{ name: 'probability', type: { tensor: 'float32', shape: ['N', 1] } }],
+    },
+  };
+}
+
+export function logisticModel(options: LogisticModelOptions = {}): EncodedModel {
+  return encodeModel(logisticModelSpec(options));
+}
+
+/** What `logisticModel(options)` computes: one probability per row. */
+export function evaluateLogistic(
+  x: readonly (readonly number[])[],
+  options: LogisticModelOptions = {},
+): number[][] {
+  const [layer] = seededLayers([options.features ?? 20, 1], options.seed ?? 1) as [DenseLayer];
+  return x.map((row) => [1 / (1 + Math.exp(-(dense(row, layer)[0] as number)))]);
+}
+
+/** One input of `identityModel`, passed through unchanged to the output `<name>_out`. */
+export interface PassThroughSpec {
+  name: string;
+  dtype: ElemTypeName;
+  shape: DimSpec[];
+  /** Cast to this type on the way out instead of passing through. */
+  castTo?: ElemTypeName;
+}
+
+/** Identity (or Cast) per input: for checking datatypes, shapes and batching on any kind of tensor. */
+export function identityModel(values: readonly PassThroughSpec[]): EncodedModel {
+  return encodeModel({
+    irVersion: 8,
+    opsets: [{ domain: '', version: 17 }],
+    producerName: 'cairn-test',
+    graph: {
+      name: 'cairn_identity',
+      nodes: values.map((v) =>
+        v.castTo === undefined
+          ? { opType: 'Identity', inputs: [v.name], outputs: [`${v.name}_out`], name: `identity_${v.name}` }
+          : {
+              opType: 'Cast',
+              inputs: [v.name],
+              outputs: [`${v.name}_out`],
+              name: `cast_${v.name}`,
+              attributes: [{ name: 'to', int: ELEM_TYPE[v.castTo] }],
+            },
+      ),
+      inputs: values.map((v) => ({ name: v.name, type: { tensor: v.dtype, shape: v.shape } })),
+      outputs: values.map((v) => ({
+        name: `${v.name}_out`,
+        type: { tensor: v.castTo ?? v.dtype, shape: v.shape },
+      })),
+    },
+  });
+}

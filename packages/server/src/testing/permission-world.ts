@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { buildLinearModel } from './onnx-builder.js';
 import type { FastifyInstance } from 'fastify';
 
 /** Who calls, in the permission sweep: no token, a user with no role, one user per role in `own`, the server admin. */
@@ -52,6 +54,8 @@ export interface Fixtures {
   promotion(): Promise<{ id: string }>;
   /** A dataset with version 1 (file `t.csv`), alias `golden` on it, and an open upload. */
   dataset(): Promise<{ name: string; uploadId: string; chunk: string; digest: string }>;
+  /** A deployment (no own port) of an ONNX model in the project, with two revisions, serving. */
+  deployment(): Promise<{ name: string; model: string }>;
   /** Runs `make` once per fixture set under `key`: set-up steps of a request (delete before restore). */
   memo<T>(key: string, make: () => Promise<T>): Promise<T>;
 }
@@ -270,6 +274,41 @@ export class PermissionWorld {
             digest: put.digest as string,
             chunk: files.files[0].chunks[0].digest as string,
           };
+        }),
+      deployment: () =>
+        memo('deployment', async () => {
+          const model = `${project}-onnx-${n}`;
+          await admin({ method: 'POST', url: '/api/v1/models', json: { name: model, project } });
+          this.projectOf.set(`model:${model}`, project);
+          const upload = await this.app.inject({
+            method: 'PUT',
+            url: `/api/v1/model-uploads/${randomUUID()}/model.onnx`,
+            payload: Buffer.from(buildLinearModel({ inputs: 4, outputs: 3 })),
+            headers: {
+              'content-type': 'application/octet-stream',
+              authorization: `Bearer ${this.tokens.get('admin') ?? ''}`,
+            },
+          });
+          const source = (upload.json() as { source: string }).source;
+          await admin({ method: 'POST', url: `/api/v1/models/${model}/versions`, json: { source } });
+          const name = `${project}-dep-${n}`;
+          await admin({
+            method: 'POST',
+            url: '/api/v1/deployments',
+            json: { name, project, model: `${model}/1`, port: null },
+          });
+          await admin({
+            method: 'PATCH',
+            url: `/api/v1/deployments/${name}`,
+            json: { settings: { sampleRate: 1 } },
+          });
+          this.projectOf.set(`deployment:${name}`, project);
+          for (let i = 0; i < 400; i++) {
+            const res = await admin({ method: 'GET', url: `/api/v1/deployments/${name}` });
+            if (res.deployment.status.servedRevision === 2) break;
+            await new Promise((resolve) => setTimeout(resolve, 25));
+          }
+          return { name, model };
         }),
     };
     return fx;

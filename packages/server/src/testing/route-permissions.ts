@@ -3,6 +3,7 @@ import { MLFLOW_ROUTE_RULES } from './route-permissions-mlflow.js';
 import { DATASET_ROUTE_RULES } from './route-permissions-datasets.js';
 import { GOVERNANCE_ROUTE_RULES } from './route-permissions-governance.js';
 import { NATIVE_ROUTE_RULES } from './route-permissions-native.js';
+import { SERVING_ROUTE_RULES } from './route-permissions-serving.js';
 import { OWN, type CallerName } from './permission-world.js';
 import type { Need, RouteRule } from './route-rule.js';
 
@@ -31,6 +32,7 @@ export function allows(need: Need, who: CallerName, project: string): boolean {
 export const ROUTE_RULES: Readonly<Record<string, RouteRule>> = merge(
   NATIVE_ROUTE_RULES,
   DATASET_ROUTE_RULES,
+  SERVING_ROUTE_RULES,
   GOVERNANCE_ROUTE_RULES,
   MLFLOW_ROUTE_RULES,
 );

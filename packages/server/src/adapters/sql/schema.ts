@@ -423,6 +423,66 @@ export interface RunCodeVersionsTable {
   created_ms: number;
 }
 
+export interface DeploymentsTable {
+  deployment_id: string;
+  name: string;
+  project_id: string;
+  description: string;
+  port: number | null;
+  current_revision: number;
+  created_ms: number;
+  updated_ms: number;
+  created_by: string;
+}
+
+export interface DeploymentRevisionsTable {
+  deployment_id: string;
+  revision: number;
+  /** JSON text: LiveRoute[]. */
+  routes: string;
+  /** JSON text: ShadowRoute[]. */
+  shadows: string;
+  /** JSON text: DeploymentSettings. */
+  settings: string;
+  /** JSON text: FollowedAlias; null when the deployment follows no alias. */
+  follow: string | null;
+  reason: string;
+  created_ms: number;
+  created_by: string;
+}
+
+export interface PredictionsTable {
+  request_id: string;
+  /** 'live' | 'shadow' */
+  kind: string;
+  deployment_id: string;
+  revision: number;
+  model: string;
+  version: number;
+  protocol: string;
+  created_ms: number;
+  latency_ms: number;
+  /** 'ok' | 'error' */
+  status: string;
+  error: string | null;
+  /** JSON text. */
+  inputs: string | null;
+  /** JSON text. */
+  outputs: string | null;
+  /** 1, 0, or null when not compared. */
+  agreed: number | null;
+  mean_abs_diff: number | null;
+}
+
+export interface PredictionFeedbackTable {
+  request_id: string;
+  deployment_id: string;
+  /** JSON text. */
+  truth: string;
+  created_ms: number;
+  created_by: string;
+}
+
 export interface Database {
   projects: ProjectsTable;
   sequences: SequencesTable;
@@ -469,4 +529,8 @@ export interface Database {
   data_upload_files: DataUploadFilesTable;
   data_upload_chunks: DataUploadChunksTable;
   run_code_versions: RunCodeVersionsTable;
+  deployments: DeploymentsTable;
+  deployment_revisions: DeploymentRevisionsTable;
+  predictions: PredictionsTable;
+  prediction_feedback: PredictionFeedbackTable;
 }

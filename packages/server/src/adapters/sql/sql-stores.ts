@@ -12,6 +12,7 @@ import {
 import type { LineageStores } from '../../modules/lineage/index.js';
 import type { PromotionStores } from '../../modules/promotions/index.js';
 import type { RegistryStores } from '../../modules/registry/index.js';
+import type { DeploymentStores } from '../../modules/serving/index.js';
 import type { TrackingStores } from '../../modules/tracking/index.js';
 import { SqlArtifactIndexStore } from './artifacts/sql-artifact-index-store.js';
 import { SqlDatasetStore } from './datasets/sql-dataset-store.js';
@@ -23,6 +24,7 @@ import { SqlPromotionStore } from './promotions/sql-promotion-store.js';
 import { translateDbError, type MetadataDatabase, type SqlHelpers } from './database.js';
 import { SqlLineageStore } from './lineage/sql-lineage-store.js';
 import { SqlRegistryStore } from './registry/sql-registry-store.js';
+import { SqlDeploymentStore } from './serving/sql-deployment-store.js';
 import type { Database } from './schema.js';
 import { SqlTrackingStore } from './tracking/sql-tracking-store.js';
 
@@ -34,7 +36,8 @@ export type MetadataStores = TrackingStores &
   GovernanceStores &
   PromotionStores &
   AuditStores &
-  DatasetStores;
+  DatasetStores &
+  DeploymentStores;
 
 export function createSqlStores(
   db: Kysely<Database> | Transaction<Database>,
@@ -52,6 +55,7 @@ export function createSqlStores(
     lineage: new SqlLineageStore(db, helpers),
     registry: new SqlRegistryStore(db, helpers),
     datasets: new SqlDatasetStore(db, helpers),
+    deployments: new SqlDeploymentStore(db, helpers),
   };
 }
 

@@ -13,7 +13,7 @@ import {
   type DatasetsContext,
 } from './datasets-context.js';
 import type { DatasetRecord, DatasetVersionRecord, ObjectChunk, VersionFile } from './entities.js';
-import { decodeCursor, encodeCursor, checkLimit } from './page-cursor.js';
+import { decodeCursor, encodeCursor, checkLimit } from '../../kernel/page-cursor.js';
 
 /** A dataset with what a listing shows next to it. */
 export interface DatasetView {

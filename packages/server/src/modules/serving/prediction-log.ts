@@ -1,0 +1,91 @@
+import type { DeploymentStore } from './deployments.store.js';
+import type { PredictionRecord } from './entities.js';
+
+export interface PredictionLogOptions {
+  /** Written at least this often while records wait. */
+  flushMs?: number;
+  /** Written at once when this many wait. */
+  batchSize?: number;
+  /** Records waiting beyond this are dropped (and counted): a slow database must not grow memory without end. */
+  maxPending?: number;
+  onError?: (error: unknown) => void;
+  /** Told how many records were dropped, for the metrics. */
+  onDropped?: (count: number) => void;
+}
+
+/**
+ * Sampled requests and responses, written to the store in batches off the
+ * request path: a request only pushes its record onto a list. One write at
+ * a time; a failed batch is retried once with the next one, then dropped
+ * with an error logged, so the log never stalls serving.
+ */
+export class PredictionLog {
+  readonly #store: Pick<DeploymentStore, 'insertPredictions'>;
+  readonly #flushMs: number;
+  readonly #batchSize: number;
+  readonly #maxPending: number;
+  readonly #onError: (error: unknown) => void;
+  readonly #onDropped: (count: number) => void;
+  #pending: PredictionRecord[] = [];
+  #retry: PredictionRecord[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #writing: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(store: Pick<DeploymentStore, 'insertPredictions'>, options: PredictionLogOptions = {}) {
+    this.#store = store;
+    this.#flushMs = options.flushMs ?? 250;
+    this.#batchSize = options.batchSize ?? 2_000;
+    this.#maxPending = options.maxPending ?? 100_000;
+    this.#onError = options.onError ?? (() => undefined);
+    this.#onDropped = options.onDropped ?? (() => undefined);
+  }
+
+  record(entry: PredictionRecord): void {
+    if (this.#closed) return;
+    if (this.#pending.length >= this.#maxPending) {
+      this.#onDropped(1);
+      return;
+    }
+    this.#pending.push(entry);
+    if (this.#pending.length >= this.#batchSize) this.#kick();
+    else this.#timer ??= setTimeout(() => this.#kick(), this.#flushMs).unref();
+  }
+
+  /** Writes everything waiting (tests and shutdown). */
+  async flush(): Promise<void> {
+    while (this.#pending.length > 0 || this.#retry.length > 0 || this.#writing !== undefined) {
+      this.#kick();
+      await this.#writing;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.#closed = true;
+  }
+
+  #kick(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    if (this.#writing !== undefined) return;
+    const retry = this.#retry;
+    const batch = this.#pending.splice(0, this.#batchSize);
+    this.#retry = [];
+    if (batch.length === 0 && retry.length === 0) return;
+    this.#writing = this.#store
+      .insertPredictions([...retry, ...batch])
+      .catch((error: unknown) => {
+        this.#onError(error);
+        // One more try with the next batch; a record that failed twice is given up.
+        if (retry.length > 0) this.#onDropped(retry.length);
+        this.#retry = batch;
+      })
+      .finally(() => {
+        this.#writing = undefined;
+        if (this.#pending.length > 0) this.#timer ??= setTimeout(() => this.#kick(), this.#flushMs).unref();
+      });
+  }
+}
