@@ -5,6 +5,7 @@ import { registerIdentityCommands } from './commands/identity-commands.js';
 import { registerPromotionCommands } from './commands/promotion-commands.js';
 import { registerAuditCommands } from './commands/audit-commands.js';
 import { registerDataCommands } from './commands/data.js';
+import { registerDeployCommands } from './commands/deploy.js';
 import { environmentHelp } from './commands/server-help.js';
 import { reportError, UsageError } from './output/errors.js';
 
@@ -38,6 +39,27 @@ export function buildProgram(): Command {
     .option('--auth', 'require a token on every route but health, with roles per project [env CAIRN_AUTH]')
     .addHelpText('after', environmentHelp)
     .action(lazy(async () => (await import('./commands/server.js')).serverCommand));
+
+  program
+    .command('serve')
+    .description(
+      'Run a stateless serving process for deployments: loads their models from the blob store, ' +
+        'follows their revisions, answers v2 / predict / metrics (no API)',
+    )
+    .requiredOption('--deployment <name...>', 'deployment(s) to serve (repeat or list several)')
+    .option('--host <address>', 'address to bind [env CAIRN_HOST] (default "127.0.0.1")')
+    .option('--port <number>', 'TCP port (default 5001)')
+    .option('--data-dir <dir>', 'folder of the local database, blobs and model cache [env CAIRN_DATA_DIR]')
+    .option('--db-url <url>', 'metadata database the deployments are in [env CAIRN_DB_URL]')
+    .option('--blob-url <url>', 'blob store the models are in [env CAIRN_BLOB_URL]')
+    .option('--auth', 'require a token on every route but health [env CAIRN_AUTH]')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  cairn serve --deployment churn --port 5001\n' +
+        '  CAIRN_DB_URL=postgres://db/cairn CAIRN_BLOB_URL=s3://models/cairn cairn serve --deployment churn --host 0.0.0.0 --auth\n',
+    )
+    .action(lazy(async () => (await import('./commands/serve.js')).serveCommand));
 
   const experiments = program.command('experiments').alias('exp').description('List and manage experiments');
   experiments
@@ -98,6 +120,7 @@ export function buildProgram(): Command {
   registerPromotionCommands(program);
   registerAuditCommands(program);
   registerDataCommands(program);
+  registerDeployCommands(program);
   return program;
 }
 

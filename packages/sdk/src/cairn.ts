@@ -22,6 +22,7 @@ import type { AddDatasetOptions } from './dataset-add.js';
 import type { CheckoutOptions, CheckoutResult } from './dataset-checkout.js';
 import { addDataset, checkoutDataset, DatasetHandle } from './dataset-handles.js';
 import { DatasetsResource, type DatasetReference } from './datasets.js';
+import { DeploymentsResource } from './deployments.js';
 import { ExperimentsResource } from './experiments.js';
 import type { ProgressListener } from './local-model-files.js';
 import { registerModel, versionOf, type RegisterModelOptions } from './model-registration.js';
@@ -104,6 +105,7 @@ export class Cairn {
   readonly promotions: PromotionsResource;
   readonly audit: AuditResource;
   readonly datasets: DatasetsResource;
+  readonly deployments: DeploymentsResource;
   private readonly transport: Transport;
 
   constructor(options: CairnOptions = {}) {
@@ -140,6 +142,7 @@ export class Cairn {
     this.promotions = new PromotionsResource(this.transport);
     this.audit = new AuditResource(this.transport);
     this.datasets = new DatasetsResource(this.transport, timeoutMs);
+    this.deployments = new DeploymentsResource(this.transport);
   }
 
   /**

@@ -42,6 +42,20 @@ export type {
   PushProgress,
   PushResult,
 } from './dataset-transfer.js';
+export { DeploymentsResource } from './deployments.js';
+export type {
+  CanaryInput,
+  CreateDeploymentInput,
+  DeploymentPage,
+  DeploymentPatch,
+  DeploymentSettingsInput,
+  FeedbackItem,
+  ListDeploymentsOptions,
+  ListPredictionsOptions,
+  PredictResult,
+  ShadowInput,
+  TimeInput,
+} from './deployments.js';
 export { UsersResource } from './users.js';
 export { TokensResource } from './tokens.js';
 export type { CreateTokenOptions } from './tokens.js';
@@ -123,6 +137,13 @@ export type {
   UploadedFileJson,
   UploadJson,
   VersionFileJson,
+  DeploymentJson,
+  DeploymentRevisionJson,
+  DeploymentRouteJson,
+  DeploymentSettingsJson,
+  PredictionJson,
+  ShadowRouteJson,
+  ShadowSummaryJson,
   AuditCheckpoint,
   AuditEvent,
   AuditEventList,
