@@ -90,14 +90,14 @@ export async function startServing(
       maxBodyBytes: config.bodyLimitBytes,
       serverVersion: CAIRN_VERSION,
       logLevel: config.logLevel,
+      onClose: async () => {
+        await parts.engine.stop();
+        await parts.pool.closeAll();
+        await parts.log.close();
+        await closeDatabase();
+      },
     });
     logTo.app = served;
-    served.addHook('onClose', async () => {
-      await parts.engine.stop();
-      await parts.pool.closeAll();
-      await parts.log.close();
-      await closeDatabase();
-    });
     void parts.engine.start(POLL_MS);
     let url: string;
     try {

@@ -30,8 +30,14 @@ function withSettings(command: Command, options: { defaults: boolean }): Command
   const or = (value: string): string => (options.defaults ? ` (default ${value})` : '');
   return command
     .option('--max-batch-size <n>', `requests batched into one model call, at most${or('64')}`)
-    .option('--max-batch-wait-ms <n>', `how long a request may wait for others to batch with${or('0')}`)
-    .option('--max-queue <n>', `requests waiting at most; more are refused with 429${or('1024')}`)
+    .option(
+      '--max-batch-wait-ms <n>',
+      `how long a request may wait for others to batch with, while the model is busy${or('1')}`,
+    )
+    .option(
+      '--max-queue <n>',
+      `requests waiting per model at most; more are answered 503 with Retry-After${or('1024')}`,
+    )
     .option('--sample-rate <r>', `share of requests logged with inputs and outputs, 0 to 1${or('1')}`);
 }
 

@@ -26,7 +26,10 @@ export function registerModelCommands(program: Command): void {
     .description('Register a new model version and print it with its signature')
     .option('--project <id>', 'project of a model this creates (default: default); ignored when it exists')
     .option('--run <run-id>', 'the run that made the model (recorded in lineage)')
-    .option('--format <format>', 'onnx, mlflow or opaque (detected when omitted)')
+    .option(
+      '--format <format>',
+      'onnx, mlflow, command (a folder with cairn-model.json) or opaque (detected when omitted)',
+    )
     .option('--description <text>', 'description of the new version')
     .option('--tag <key=value...>', 'tags of the new version')
     .option('--json', 'print JSON')

@@ -17,6 +17,8 @@ export interface ServingAppOptions {
   maxBodyBytes: number;
   serverVersion: string;
   logLevel: string;
+  /** Runs once the listener has stopped and its requests have drained. */
+  onClose?: () => Promise<void>;
 }
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -59,6 +61,8 @@ export async function buildServingApp(options: ServingAppOptions): Promise<Fasti
     serverVersion: options.serverVersion,
     ...(options.only === undefined ? {} : { only: options.only }),
   });
+  const { onClose } = options;
+  if (onClose !== undefined) app.addHook('onClose', onClose);
   await app.ready();
   return app;
 }

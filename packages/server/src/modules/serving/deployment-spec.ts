@@ -124,7 +124,8 @@ export async function resolveRoute(
   try {
     record = await models.resolve(ref);
   } catch (error) {
-    if (error instanceof CairnError && error.code !== 'PERMISSION_DENIED') {
+    // Say which reference was wrong; refusals and internal errors pass as they are.
+    if (error instanceof CairnError && (error.code === 'NOT_FOUND' || error.code === 'INVALID_ARGUMENT')) {
       throw new CairnError(error.code, `${field}: ${error.message}`, { field, cause: error });
     }
     throw error;

@@ -26,6 +26,8 @@ type RouteFiles = Pick<LiveRoute, 'model' | 'version' | 'digest' | 'format'>;
  */
 export class RuntimePool {
   readonly #entries = new Map<string, Entry>();
+  /** Runtimes let go of and still closing: shutdown waits for them (a command model's process must exit). */
+  readonly #closing = new Set<Promise<void>>();
 
   constructor(
     private readonly deps: {
@@ -79,7 +81,9 @@ export class RuntimePool {
         held.holders--;
         if (held.holders > 0 || this.#entries.get(key) !== held) return;
         this.#entries.delete(key);
-        void runtime.close().catch(() => undefined);
+        const closing = runtime.close().catch(() => undefined);
+        this.#closing.add(closing);
+        void closing.finally(() => this.#closing.delete(closing));
       },
     };
   }
@@ -88,7 +92,7 @@ export class RuntimePool {
   async closeAll(): Promise<void> {
     const entries = [...this.#entries.values()];
     this.#entries.clear();
-    await Promise.allSettled(entries.map(async (e) => (await e.loading).close()));
+    await Promise.allSettled([...entries.map(async (e) => (await e.loading).close()), ...this.#closing]);
   }
 
   async #load(input: {

@@ -171,7 +171,11 @@ function parseSignature(row: VersionRow): ModelSignature | null {
   const value = parseJsonObject(row, 'signature');
   if (value === null) return null;
   const { source, inputs, outputs } = value;
-  if ((source !== 'onnx' && source !== 'mlflow') || !Array.isArray(inputs) || !Array.isArray(outputs)) {
+  if (
+    (source !== 'onnx' && source !== 'mlflow' && source !== 'command') ||
+    !Array.isArray(inputs) ||
+    !Array.isArray(outputs)
+  ) {
     throw corrupt(row, 'signature is not a signature with source, inputs and outputs');
   }
   return value as unknown as ModelSignature;
