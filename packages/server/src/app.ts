@@ -75,7 +75,11 @@ import { trackingRoutes } from './modules/tracking/tracking.routes.js';
 import { codeVersionRoutes } from './modules/tracking/code-versions.routes.js';
 import { deploymentRoutes } from './modules/serving/deployments.routes.js';
 import { inferenceRoutes } from './modules/serving/inference.routes.js';
-import type { DeploymentsService, PredictionsService } from './modules/serving/index.js';
+import {
+  DeploymentDescriber,
+  type DeploymentsService,
+  type PredictionsService,
+} from './modules/serving/index.js';
 import { registerMetricsRoute } from './http/metrics.routes.js';
 import { CAIRN_VERSION, createServing, startServingIn } from './serving-wiring.js';
 
@@ -271,7 +275,10 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
     blobs,
     models: versions,
     onError: (error, message) => app.log.error({ err: error }, message),
+    // A database handed in (tests) may not be the one the config names: the worker could not find it.
+    inlineLog: ownsDatabase === false,
   });
+  lineage.registerDescriber('deployment', new DeploymentDescriber(stores.deployments));
   const app = Fastify({
     logger: overrides.logger ?? (config.logLevel === 'silent' ? false : { level: config.logLevel }),
     bodyLimit: config.bodyLimitBytes,

@@ -12,8 +12,10 @@ import type { Clock } from './kernel/clock.js';
 import type { Transactor } from './kernel/transactor.js';
 import type { BlobStore } from './modules/artifacts/index.js';
 import type { AccessControl } from './modules/governance/index.js';
+import { WorkerPredictionSink } from './adapters/sql/serving/worker-prediction-sink.js';
 import {
   AliasFollower,
+  inlinePredictionSink,
   DeploymentsService,
   InferenceService,
   ModelFileCache,
@@ -53,6 +55,8 @@ export interface ServingDeps {
   /** Serve only these deployments (`cairn serve --deployment`). */
   only?: readonly string[];
   runtimes?: RuntimeRegistry;
+  /** Write the prediction log on the serving thread (a database the worker cannot open: in-memory ones). */
+  inlineLog?: boolean;
 }
 
 /** The serving module's parts, shared by `cairn server` (with the API) and `cairn serve` (data plane only). */
@@ -73,7 +77,12 @@ export function createServing(deps: ServingDeps): ServingParts {
     cacheDir: path.join(config.dataDir, 'cache'),
   });
   const pool = new RuntimePool({ runtimes: deps.runtimes ?? defaultRuntimes(), files, observer: metrics });
-  const log = new PredictionLog(stores.deployments, {
+  // A build writes the log from a worker thread; tests running the TypeScript sources write it inline.
+  const sink =
+    deps.inlineLog !== true && WorkerPredictionSink.available()
+      ? new WorkerPredictionSink({ dbUrl: config.dbUrl })
+      : inlinePredictionSink(stores.deployments);
+  const log = new PredictionLog(sink, {
     onError: (error) => onError(error, 'writing the prediction log failed'),
     onDropped: (count) => metrics.predictionsDropped(count),
   });

@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { DeploymentJson } from '@cairn/contract';
+import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { evaluateMlp, mlpModel } from '../../testing/onnx-builder.js';
 import {
@@ -329,5 +330,66 @@ describeEachDatabase('deployments: serving ONNX versions over v2 and predict', (
     }
     expect((await api('GET', '/deployments/x1')).status).toBe(404);
     expect((await api('POST', '/deployments/churn/rollback', { to: 'abc' })).status).toBe(400);
+  });
+
+  it('answers a flood past the queue bound with 503 and Retry-After, then serves again', async () => {
+    const created = await api('POST', '/deployments', {
+      name: 'tight',
+      model: 'mlp/1',
+      port: null,
+      settings: { maxQueue: 2, maxBatchSize: 1 },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    await waitServed(t.app, 'tight', 1);
+    const answers = await Promise.all(Array.from({ length: 300 }, () => infer('tight', v2Body([ROW]))));
+    const statuses = new Set(answers.map((a) => a.statusCode));
+    expect([...statuses].every((s) => s === 200 || s === 503)).toBe(true);
+    const refused = answers.filter((a) => a.statusCode === 503);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused[0]!.headers['retry-after']).toBe('1');
+    expect(refused[0]!.json().error).toMatch(/overloaded/);
+    expect((await infer('tight', v2Body([ROW]))).statusCode).toBe(200);
+    const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.body).toMatch(
+      /cairn_serving_requests_total\{deployment="tight",version="1",protocol="v2",outcome="UNAVAILABLE"\}/,
+    );
+  });
+
+  it('never answers an arbitrary body with a 5xx (property)', async () => {
+    expect((await api('POST', '/deployments', { name: 'fuzz', model: 'mlp/1', port: null })).status).toBe(
+      201,
+    );
+    await waitServed(t.app, 'fuzz', 1);
+    const tensor = fc.record({
+      name: fc.oneof(fc.constant('input'), fc.string()),
+      datatype: fc.oneof(fc.constantFrom('FP32', 'FP64', 'INT64', 'BOOL', 'BYTES', 'FP16'), fc.string()),
+      shape: fc.oneof(fc.constant([1, 20]), fc.array(fc.integer({ min: -2, max: 30 }), { maxLength: 4 })),
+      data: fc.oneof(fc.constant(ROW), fc.array(fc.jsonValue(), { maxLength: 30 })),
+    });
+    const body = fc.oneof(
+      fc.jsonValue(),
+      fc.record({ inputs: fc.array(tensor, { maxLength: 3 }), id: fc.jsonValue() }),
+    );
+    await fc.assert(
+      fc.asyncProperty(body, async (value) => {
+        const res = await infer('fuzz', value);
+        expect([200, 400]).toContain(res.statusCode);
+        const predict = await call(t.app, 'POST', '/deployments/fuzz/predict', value);
+        expect([200, 400]).toContain(predict.status);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('records a deployed lineage edge from every version a revision serves', async () => {
+    const v1 = (await api('GET', '/models/mlp/versions/1')).body;
+    const graph = await api('GET', `/lineage/model_version/${v1.versionId}/downstream`);
+    expect(graph.status, JSON.stringify(graph.body)).toBe(200);
+    const deployments = graph.body.nodes.filter((n: any) => n.kind === 'deployment').map((n: any) => n.label);
+    expect(deployments).toEqual(expect.arrayContaining(['churn', 'follower']));
+    for (const action of ['deployments.create', 'deployments.update', 'deployments.rollback']) {
+      const found = await api('GET', `/audit/events?action=${action}`);
+      expect(found.body.events.length, action).toBeGreaterThan(0);
+    }
   });
 });

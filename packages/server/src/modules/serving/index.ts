@@ -32,3 +32,6 @@ export { NO_OBSERVER } from './serving-observer.js';
 export type { ServingObserver } from './serving-observer.js';
 export type { ServingContext, ModelVersionSource, DeploymentChanges } from './serving-context.js';
 export { SERVABLE_FORMATS, DEFAULT_SETTINGS } from './deployment-spec.js';
+export { DeploymentDescriber } from './deployment-describer.js';
+export { inlinePredictionSink, predictionRecordOf } from './prediction-sink.js';
+export type { PredictionDraft, PredictionSink } from './prediction-sink.js';

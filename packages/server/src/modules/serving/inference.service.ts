@@ -1,9 +1,10 @@
 import { CairnError, isCairnError } from '@cairn/contract';
-import { tensorToJson, type ModelMetadata, type Tensor } from '@cairn/serving';
+import type { ModelMetadata, Tensor } from '@cairn/serving';
 import type { AccessControl } from '../governance/index.js';
 import type { ActiveDeployment, LoadedRoute, LoadedShadow } from './active-deployment.js';
-import type { LiveRoute, PredictionRecord } from './entities.js';
+import type { LiveRoute } from './entities.js';
 import type { PredictionLog } from './prediction-log.js';
+import type { PredictionDraft } from './prediction-sink.js';
 import { takesShare } from './route-picker.js';
 import type { ServingEngine } from './serving-engine.js';
 import { deploymentTarget } from './serving-context.js';
@@ -150,7 +151,7 @@ export class InferenceService {
           kind: 'shadow',
           status: error === null ? 'ok' : 'error',
           error,
-          inputs: input.sampled ? parsed.inputs.map(tensorToJson) : null,
+          inputs: input.sampled ? parsed.inputs : null,
           agreed: comparison.agreed,
           meanAbsDiff: comparison.meanAbsDiff,
         });
@@ -167,7 +168,7 @@ export class InferenceService {
       outputs: Tensor[];
       latencyMs: number;
     },
-  ): PredictionRecord {
+  ): PredictionDraft {
     return {
       requestId: input.call.requestId,
       kind: 'live',
@@ -180,8 +181,8 @@ export class InferenceService {
       latencyMs: input.latencyMs,
       status: 'ok',
       error: null,
-      inputs: input.parsed.inputs.map(tensorToJson),
-      outputs: input.outputs.map(tensorToJson),
+      inputs: input.parsed.inputs,
+      outputs: input.outputs,
       agreed: null,
       meanAbsDiff: null,
     };

@@ -1,5 +1,4 @@
-import type { DeploymentStore } from './deployments.store.js';
-import type { PredictionRecord } from './entities.js';
+import type { PredictionDraft, PredictionSink } from './prediction-sink.js';
 
 export interface PredictionLogOptions {
   /** Written at least this often while records wait. */
@@ -14,26 +13,26 @@ export interface PredictionLogOptions {
 }
 
 /**
- * Sampled requests and responses, written to the store in batches off the
- * request path: a request only pushes its record onto a list. One write at
+ * Sampled requests and responses, written to the sink in batches off the
+ * request path: a request only pushes its record (tensors, not JSON) onto a list. One write at
  * a time; a failed batch is retried once with the next one, then dropped
  * with an error logged, so the log never stalls serving.
  */
 export class PredictionLog {
-  readonly #store: Pick<DeploymentStore, 'insertPredictions'>;
+  readonly #sink: PredictionSink;
   readonly #flushMs: number;
   readonly #batchSize: number;
   readonly #maxPending: number;
   readonly #onError: (error: unknown) => void;
   readonly #onDropped: (count: number) => void;
-  #pending: PredictionRecord[] = [];
-  #retry: PredictionRecord[] = [];
+  #pending: PredictionDraft[] = [];
+  #retry: PredictionDraft[] = [];
   #timer: NodeJS.Timeout | undefined;
   #writing: Promise<void> | undefined;
   #closed = false;
 
-  constructor(store: Pick<DeploymentStore, 'insertPredictions'>, options: PredictionLogOptions = {}) {
-    this.#store = store;
+  constructor(sink: PredictionSink, options: PredictionLogOptions = {}) {
+    this.#sink = sink;
     this.#flushMs = options.flushMs ?? 250;
     this.#batchSize = options.batchSize ?? 2_000;
     this.#maxPending = options.maxPending ?? 100_000;
@@ -41,7 +40,7 @@ export class PredictionLog {
     this.#onDropped = options.onDropped ?? (() => undefined);
   }
 
-  record(entry: PredictionRecord): void {
+  record(entry: PredictionDraft): void {
     if (this.#closed) return;
     if (this.#pending.length >= this.#maxPending) {
       this.#onDropped(1);
@@ -63,6 +62,7 @@ export class PredictionLog {
   async close(): Promise<void> {
     await this.flush();
     this.#closed = true;
+    await this.#sink.close();
   }
 
   #kick(): void {
@@ -75,8 +75,8 @@ export class PredictionLog {
     const batch = this.#pending.splice(0, this.#batchSize);
     this.#retry = [];
     if (batch.length === 0 && retry.length === 0) return;
-    this.#writing = this.#store
-      .insertPredictions([...retry, ...batch])
+    this.#writing = this.#sink
+      .write([...retry, ...batch])
       .catch((error: unknown) => {
         this.#onError(error);
         // One more try with the next batch; a record that failed twice is given up.
