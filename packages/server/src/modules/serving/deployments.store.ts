@@ -22,11 +22,11 @@ export interface PredictionQuery {
   /** createdAt < until (ms). */
   until?: number;
   /**
-   * Keyset paging, newest first: rows strictly older than this (createdAt, requestId) pair.
-   * Without `kind`, a live row and its shadow's row may share the pair (same request id, same
-   * millisecond); a page that ends between them loses the second one.
+   * Keyset paging, newest first: rows after this one in the order (createdAt desc, requestId desc,
+   * kind asc — a live row before its shadow's). `kind` places the cursor between a live row and its
+   * shadow's when both share the time and request id.
    */
-  before?: { createdAt: number; requestId: string };
+  before?: { createdAt: number; requestId: string; kind?: PredictionKind };
   /** Rows returned at most (ties on the pair are ordered live before shadow). */
   limit: number;
 }

@@ -362,13 +362,18 @@ describeEachDatabase('SqlDeploymentStore', ({ database }) => {
       const deployment = await createDeployment(store, { projectId });
       const neighbour = await createDeployment(store, { projectId });
       const ids = requestIds(60);
-      // Three requests a millisecond, so the request id breaks ties; every third has a shadow.
+      // Three requests a millisecond, so the request id breaks ties; every third has a shadow, half of
+      // them answered within the same millisecond as the live row (a tie on time and request id).
       const records = ids.flatMap((requestId, i) => {
         const live = prediction(deployment, { requestId, createdAt: NOW + Math.floor(i / 3) });
         return i % 3 === 0
           ? [
               live,
-              prediction(deployment, { requestId, kind: 'shadow', createdAt: NOW + Math.floor(i / 3) + 1 }),
+              prediction(deployment, {
+                requestId,
+                kind: 'shadow',
+                createdAt: NOW + Math.floor(i / 3) + (i % 2),
+              }),
             ]
           : [live];
       });
@@ -407,6 +412,22 @@ describeEachDatabase('SqlDeploymentStore', ({ database }) => {
         }
         expect(strip(paged)).toEqual(strip(newestFirst(kind)));
       }
+
+      // Without a kind, a page may end between a live row and its shadow's (same time, same request).
+      const mixed: PredictionRecord[] = [];
+      let cursor: { createdAt: number; requestId: string; kind: 'live' | 'shadow' } | undefined;
+      for (;;) {
+        const page = await store.queryPredictions({
+          deploymentId: deployment.deploymentId,
+          limit: 3,
+          ...(cursor === undefined ? {} : { before: cursor }),
+        });
+        mixed.push(...page);
+        const last = page.at(-1);
+        if (page.length < 3 || last === undefined) break;
+        cursor = { createdAt: last.createdAt, requestId: last.requestId, kind: last.kind };
+      }
+      expect(strip(mixed)).toEqual(strip(newestFirst()));
 
       const window = await store.queryPredictions({
         deploymentId: deployment.deploymentId,

@@ -266,8 +266,10 @@ export class SqlDeploymentStore implements DeploymentStore {
     if (query.until !== undefined) select = select.where('created_ms', '<', query.until);
     const before = query.before;
     if (before !== undefined) {
+      // The shadow row of the cursor's own request still comes after a cursor on its live row.
+      const op = before.kind === 'live' && kind === 'shadow' ? '<=' : '<';
       select = select.where(({ eb, refTuple, tuple }) =>
-        eb(refTuple('created_ms', 'request_id'), '<', tuple(before.createdAt, before.requestId)),
+        eb(refTuple('created_ms', 'request_id'), op, tuple(before.createdAt, before.requestId)),
       );
     }
     return select.orderBy('created_ms', 'desc').orderBy('request_id', 'desc').limit(query.limit);
