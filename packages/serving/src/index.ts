@@ -13,6 +13,7 @@ export type { RuntimeLoader } from './runtime-registry.js';
 export { tensorFromJson, tensorToJson } from './tensors/tensor-json.js';
 export type { TensorJson } from './tensors/tensor-json.js';
 export { floatToHalf, halfToFloat } from './tensors/float16.js';
+export { viewData } from './tensors/datatype-arrays.js';
 export { parseInferRequest, encodeInferResponse, modelMetadataJson } from './protocol/v2-infer.js';
 export type { InferRequest, InferResponse, ServedModel } from './protocol/v2-infer.js';
 export { parsePredictRequest } from './protocol/predict.js';

@@ -16,26 +16,38 @@ import type { Datatype, TensorData, TensorDataByType } from './tensor.js';
  */
 export type ElementWriter = (index: number, value: unknown) => string | undefined;
 
-type Allocators = { [D in Datatype]: (length: number) => TensorDataByType[D] };
+type NumericDatatype = Exclude<Datatype, 'BYTES'>;
 
-const ALLOCATORS: Allocators = {
-  BOOL: (length) => new Uint8Array(length),
-  UINT8: (length) => new Uint8Array(length),
-  UINT16: (length) => new Uint16Array(length),
-  UINT32: (length) => new Uint32Array(length),
-  UINT64: (length) => new BigUint64Array(length),
-  INT8: (length) => new Int8Array(length),
-  INT16: (length) => new Int16Array(length),
-  INT32: (length) => new Int32Array(length),
-  INT64: (length) => new BigInt64Array(length),
-  FP16: (length) => new Uint16Array(length),
-  FP32: (length) => new Float32Array(length),
-  FP64: (length) => new Float64Array(length),
-  BYTES: (length) => new Array<string>(length).fill(''),
-};
+/** The typed array of each numeric datatype (BOOL as 0/1 bytes, FP16 as half-precision bit patterns). */
+const ARRAY_TYPES = {
+  BOOL: Uint8Array,
+  UINT8: Uint8Array,
+  UINT16: Uint16Array,
+  UINT32: Uint32Array,
+  UINT64: BigUint64Array,
+  INT8: Int8Array,
+  INT16: Int16Array,
+  INT32: Int32Array,
+  INT64: BigInt64Array,
+  FP16: Uint16Array,
+  FP32: Float32Array,
+  FP64: Float64Array,
+} as const;
+
+/** `length` elements of the datatype viewed in place in `buffer` from byte `offset` (aligned for it). */
+export function viewData(
+  datatype: NumericDatatype,
+  at: { buffer: ArrayBuffer; offset: number; length: number },
+): TensorData {
+  return new ARRAY_TYPES[datatype](at.buffer, at.offset, at.length);
+}
 
 export function allocateData<D extends Datatype>(datatype: D, length: number): TensorDataByType[D] {
-  return ALLOCATORS[datatype](length);
+  const data =
+    datatype === 'BYTES'
+      ? new Array<string>(length).fill('')
+      : new ARRAY_TYPES[datatype as NumericDatatype](length);
+  return data as TensorDataByType[D];
 }
 
 const NOT_A_NUMBER = 'not a number';

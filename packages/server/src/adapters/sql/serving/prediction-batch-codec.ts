@@ -1,4 +1,4 @@
-import type { Datatype, Tensor, TensorData } from '@cairn/serving';
+import { viewData, type Datatype, type Tensor } from '@cairn/serving';
 import type { PredictionDraft } from '../../../modules/serving/index.js';
 
 /**
@@ -23,24 +23,6 @@ type PackedRow = [
   inputs: PackedTensor[] | null,
   outputs: PackedTensor[],
 ];
-
-const ARRAYS: Record<
-  Exclude<Datatype, 'BYTES'>,
-  { new (buffer: ArrayBuffer, offset: number, length: number): TensorData; BYTES_PER_ELEMENT: number }
-> = {
-  BOOL: Uint8Array,
-  UINT8: Uint8Array,
-  UINT16: Uint16Array,
-  UINT32: Uint32Array,
-  UINT64: BigUint64Array,
-  INT8: Int8Array,
-  INT16: Int16Array,
-  INT32: Int32Array,
-  INT64: BigInt64Array,
-  FP16: Uint16Array,
-  FP32: Float32Array,
-  FP64: Float64Array,
-} as never;
 
 /** Every tensor starts at a multiple of 8 bytes, so any typed array can view it in place. */
 const align = (n: number): number => (n + 7) & ~7;
@@ -90,7 +72,12 @@ export function unpackDrafts(batch: PackedBatch): PredictionDraft[] {
       number,
       number,
     ];
-    return { name, datatype, shape, data: new ARRAYS[datatype](batch.bytes, offset, length) } as Tensor;
+    return {
+      name,
+      datatype,
+      shape,
+      data: viewData(datatype, { buffer: batch.bytes, offset, length }),
+    } as Tensor;
   };
   return rows.map(([fields, inputs, outputs]) => ({
     ...fields,

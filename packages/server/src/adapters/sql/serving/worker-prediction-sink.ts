@@ -57,6 +57,8 @@ export class WorkerPredictionSink implements PredictionSink {
   }
 
   async close(): Promise<void> {
+    // Unreferenced, the worker would let the process exit before it finished; while closing it must not.
+    this.#worker.ref();
     this.#worker.postMessage('close');
     await this.#exited;
   }
