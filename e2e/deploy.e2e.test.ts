@@ -187,4 +187,40 @@ describe('cairn deploy and cairn serve against a running server', () => {
     const other = await post(`${url}/v2/models/scorer/infer`, v2([ROW]));
     expect(other.status).toBe(404);
   });
+
+  it('drains on shutdown: requests in flight when SIGTERM arrives are answered, none with an error status', async () => {
+    const own = await startCairnServer({
+      dataDir: mkdtempSync(path.join(os.tmpdir(), 'cairn-e2e-drain-')),
+      env,
+    });
+    try {
+      const on = (...args: string[]) =>
+        runCairn([...args, '--url', own.url], { cwd: work, env, timeoutMs: 60_000 });
+      expect((await on('models', 'register', 'mlp', 'mlp-1.onnx')).code).toBe(0);
+      expect((await on('deploy', 'create', 'drained', '--model', 'mlp/1')).code).toBe(0);
+      await until(async () => ((await fetch(`${own.url}/v2/models/drained/ready`)).ok ? true : undefined));
+      const statuses: number[] = [];
+      let stopping = false;
+      // Twenty clients in a loop until the server stops answering: SIGTERM lands while requests flow.
+      const clients = Array.from({ length: 20 }, async () => {
+        for (;;) {
+          try {
+            statuses.push((await post(`${own.url}/v2/models/drained/infer`, v2([ROW]))).status);
+          } catch {
+            if (stopping) return; // refused or closed once the server stopped accepting
+          }
+        }
+      });
+      await until(async () => (statuses.length >= 200 ? true : undefined));
+      const exited = new Promise<number | null>((resolve) => own.child.once('exit', (code) => resolve(code)));
+      stopping = true;
+      own.child.kill('SIGTERM');
+      await Promise.all(clients);
+      expect(await exited).toBe(0);
+      expect(statuses.length).toBeGreaterThanOrEqual(200);
+      expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    } finally {
+      await own.stop();
+    }
+  });
 });
