@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { jsonElements } from '../tensors/datatype-arrays.js';
+import { dataFrom, jsonElements } from '../tensors/datatype-arrays.js';
 import {
   DATATYPES,
   elementCount,
@@ -27,21 +27,6 @@ const elements: Record<Datatype, fc.Arbitrary<unknown>> = {
   BYTES: fc.string({ unit: 'binary', maxLength: 8 }),
 };
 
-const ARRAYS = {
-  BOOL: Uint8Array,
-  UINT8: Uint8Array,
-  UINT16: Uint16Array,
-  UINT32: Uint32Array,
-  UINT64: BigUint64Array,
-  INT8: Int8Array,
-  INT16: Int16Array,
-  INT32: Int32Array,
-  INT64: BigInt64Array,
-  FP16: Uint16Array,
-  FP32: Float32Array,
-  FP64: Float64Array,
-} as const;
-
 const outputTensors: fc.Arbitrary<Tensor> = fc
   .record({
     name: fc.string({ unit: 'binary', minLength: 1, maxLength: 6 }),
@@ -51,10 +36,7 @@ const outputTensors: fc.Arbitrary<Tensor> = fc
   .chain(({ name, datatype, shape }) => {
     const count = elementCount(shape);
     return fc.array(elements[datatype], { minLength: count, maxLength: count }).map((values) => {
-      const data =
-        datatype === 'BYTES'
-          ? (values as string[])
-          : (ARRAYS[datatype] as unknown as { from(values: unknown[]): Tensor['data'] }).from(values);
+      const data = dataFrom(datatype, values);
       return { name, datatype, shape, data } as Tensor;
     });
   });

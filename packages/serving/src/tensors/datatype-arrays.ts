@@ -42,6 +42,13 @@ export function viewData(
   return new ARRAY_TYPES[datatype](at.buffer, at.offset, at.length);
 }
 
+/** Data of the datatype holding `values` (numbers, or BigInts for the 64-bit integer types), copied. */
+export function dataFrom(datatype: Datatype, values: readonly unknown[]): TensorData {
+  if (datatype === 'BYTES') return [...(values as string[])];
+  const from = ARRAY_TYPES[datatype].from as (values: ArrayLike<unknown>) => TensorData;
+  return from.call(ARRAY_TYPES[datatype], values);
+}
+
 export function allocateData<D extends Datatype>(datatype: D, length: number): TensorDataByType[D] {
   const data =
     datatype === 'BYTES'
