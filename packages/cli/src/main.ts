@@ -6,6 +6,7 @@ import { registerPromotionCommands } from './commands/promotion-commands.js';
 import { registerAuditCommands } from './commands/audit-commands.js';
 import { registerDataCommands } from './commands/data.js';
 import { registerDeployCommands } from './commands/deploy.js';
+import { registerPipelineCommands } from './commands/pipeline.js';
 import { environmentHelp } from './commands/server-help.js';
 import { reportError, UsageError } from './output/errors.js';
 
@@ -121,6 +122,7 @@ export function buildProgram(): Command {
   registerAuditCommands(program);
   registerDataCommands(program);
   registerDeployCommands(program);
+  registerPipelineCommands(program);
   return program;
 }
 

@@ -27,6 +27,7 @@ import { ExperimentsResource } from './experiments.js';
 import type { ProgressListener } from './local-model-files.js';
 import { registerModel, versionOf, type RegisterModelOptions } from './model-registration.js';
 import { ModelsResource, type ListModelsOptions, type ListVersionsOptions } from './models.js';
+import { PipelinesResource } from './pipelines.js';
 import { RunsResource } from './runs.js';
 import { HttpTransport, readJson, type Transport } from './transport.js';
 import { ProjectsResource } from './projects.js';
@@ -106,6 +107,7 @@ export class Cairn {
   readonly audit: AuditResource;
   readonly datasets: DatasetsResource;
   readonly deployments: DeploymentsResource;
+  readonly pipelines: PipelinesResource;
   private readonly transport: Transport;
 
   constructor(options: CairnOptions = {}) {
@@ -143,6 +145,7 @@ export class Cairn {
     this.audit = new AuditResource(this.transport);
     this.datasets = new DatasetsResource(this.transport, timeoutMs);
     this.deployments = new DeploymentsResource(this.transport);
+    this.pipelines = new PipelinesResource(this.transport, timeoutMs);
   }
 
   /**

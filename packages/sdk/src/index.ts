@@ -56,6 +56,40 @@ export type {
   ShadowInput,
   TimeInput,
 } from './deployments.js';
+export { ENDED_PIPELINE_STATUSES, parseOutputRef, PipelinesResource, stepRunsOf } from './pipelines.js';
+export type {
+  DownloadedOutput,
+  ListPipelineRunsOptions,
+  OutputRef,
+  PipelineRunPage,
+  RunPipelineOptions,
+  StartPipelineRunInput,
+  StepOutputContent,
+  UploadCodeOptions,
+  UploadedCode,
+  WaitOptions,
+} from './pipelines.js';
+export {
+  checkPipeline,
+  dataset,
+  output,
+  param,
+  pipeline,
+  PipelineDefinitionError,
+  step,
+} from './pipeline-builder.js';
+export type {
+  DatasetInputRef,
+  DurationInput,
+  InputRefText,
+  ParamRef,
+  PipelineDefinition,
+  PipelineInput,
+  StepDefinition,
+  StepInput,
+  StepOutputRef,
+} from './pipeline-builder.js';
+export type { CodePackage, PackCodeOptions, PackedFile, SkippedEntry } from './code-package.js';
 export { UsersResource } from './users.js';
 export { TokensResource } from './tokens.js';
 export type { CreateTokenOptions } from './tokens.js';
@@ -79,6 +113,8 @@ export {
   decodeMetricValue,
   encodeMetricValue,
   normalizeModelReference,
+  formatProblems,
+  validatePipelineDefinition,
 } from '@cairn/contract';
 export type {
   ArtifactEntry,
@@ -162,4 +198,16 @@ export type {
   PromotionReview,
   PromotionStatus,
   PromotionTarget,
+  DefinitionProblem,
+  FileTree,
+  FileTreeEntry,
+  PipelineExecutorName,
+  PipelineRunDetailJson,
+  PipelineRunJson,
+  PipelineRunStatus,
+  PipelineRunSummaryJson,
+  PipelineSpec,
+  StepOutputJson,
+  StepRunJson,
+  StepRunStatus,
 } from '@cairn/contract';

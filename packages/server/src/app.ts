@@ -82,6 +82,12 @@ import {
 } from './modules/serving/index.js';
 import { registerMetricsRoute } from './http/metrics.routes.js';
 import { CAIRN_VERSION, createServing, startServingIn } from './serving-wiring.js';
+import { createPipelines, startPipelinesIn } from './pipelines-wiring.js';
+import {
+  PipelineRunDescriber,
+  type PipelineFilesService,
+  type PipelineRunsService,
+} from './modules/pipelines/index.js';
 
 export interface AppOverrides {
   clock?: Clock;
@@ -120,6 +126,8 @@ export interface Services {
   audit: AuditService;
   deployments: DeploymentsService;
   predictions: PredictionsService;
+  pipelineRuns: PipelineRunsService;
+  pipelineFiles: PipelineFilesService;
 }
 
 declare module 'fastify' {
@@ -279,6 +287,21 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
     inlineLog: ownsDatabase === false,
   });
   lineage.registerDescriber('deployment', new DeploymentDescriber(stores.deployments));
+  const pipelines = createPipelines({
+    config,
+    stores,
+    transactor,
+    clock,
+    access,
+    blobs,
+    experiments,
+    tracking,
+    artifacts,
+    datasets,
+    datasetReads,
+    onError: (error, message) => app.log.error({ err: error }, message),
+  });
+  lineage.registerDescriber('pipeline_run', new PipelineRunDescriber(stores.pipelines));
   const app = Fastify({
     logger: overrides.logger ?? (config.logLevel === 'silent' ? false : { level: config.logLevel }),
     bodyLimit: config.bodyLimitBytes,
@@ -321,6 +344,8 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
     audit,
     deployments: serving.deployments,
     predictions: serving.predictions,
+    pipelineRuns: pipelines.runs,
+    pipelineFiles: pipelines.files,
   };
   const routes: Array<{ method: string; url: string }> = [];
   app.addHook('onRoute', (route) => {
@@ -429,6 +454,7 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
     maxBodyBytes: config.bodyLimitBytes,
     serverVersion: CAIRN_VERSION,
   });
+  await startPipelinesIn(app, pipelines);
   registerMetricsRoute(app, serving.metrics);
   await app.ready();
   return app;

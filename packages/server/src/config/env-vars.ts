@@ -53,6 +53,18 @@ export const ENV_VARS = {
       'Ed25519 private key (PEM) that signs audit checkpoints; created on first start when missing. Share it between replicas.',
     default: '<data-dir>/audit-signing-key.pem',
   },
+  pipelineSlots: {
+    name: 'CAIRN_PIPELINE_SLOTS',
+    description:
+      'Pipeline steps the local executor runs at once (a step hinting resources.cpu: 2 takes two). Default: the number of cores.',
+    default: '(cores)',
+  },
+  queueUrl: {
+    name: 'CAIRN_QUEUE_URL',
+    description:
+      'redis://host:port of the job queue for `--executor queue` (BullMQ). Steps then run on `cairn worker` processes. Empty: local steps only.',
+    default: '(none)',
+  },
   port: { name: 'CAIRN_PORT', flag: '--port', description: 'TCP port to listen on.', default: '5000' },
   dataDir: {
     name: 'CAIRN_DATA_DIR',

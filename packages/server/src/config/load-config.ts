@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { CairnError } from '@cairn/contract';
@@ -22,7 +23,30 @@ export interface CairnConfig {
   readonly logLevel: LogLevel;
   readonly auth: AuthOptions;
   readonly audit: AuditOptions;
+  readonly pipelines: PipelineOptions;
 }
+
+export interface PipelineOptions {
+  /** Steps the local executor runs at once. */
+  readonly slots: number;
+  /** The BullMQ queue's Redis URL; undefined: no queue executor. */
+  readonly queueUrl: string | undefined;
+  /** The environment steps start from: enough to find programs and a home, none of the server's secrets. */
+  readonly stepEnv: Readonly<Record<string, string>>;
+}
+
+const STEP_ENV = [
+  'PATH',
+  'HOME',
+  'LANG',
+  'LC_ALL',
+  'TZ',
+  'TMPDIR',
+  'USER',
+  'PYTHONPATH',
+  'VIRTUAL_ENV',
+  'NODE_PATH',
+];
 
 export interface AuthOptions {
   readonly enabled: boolean;
@@ -172,6 +196,19 @@ export function loadConfig(options: LoadConfigOptions = {}): CairnConfig {
     pick('auditKeyFile', 'auditKeyFile').value ?? path.join(dataDir, 'audit-signing-key.pem'),
   );
 
+  const slotsPick = pick('pipelineSlots', 'pipelineSlots');
+  const slots = slotsPick.value === undefined ? availableParallelism() : Number(slotsPick.value);
+  if (!Number.isInteger(slots) || slots < 1 || slots > 1024) {
+    throw new CairnError('INVALID_ARGUMENT', `${slotsPick.source} must be a whole number from 1 to 1024`);
+  }
+  const queueUrl = pick('queueUrl', 'queueUrl').value;
+  if (queueUrl !== undefined && !/^rediss?:\/\//.test(queueUrl)) {
+    throw new CairnError(
+      'INVALID_ARGUMENT',
+      `CAIRN_QUEUE_URL must be a redis:// or rediss:// URL, got "${queueUrl}"`,
+    );
+  }
+
   return deepFreeze({
     host,
     port,
@@ -183,6 +220,13 @@ export function loadConfig(options: LoadConfigOptions = {}): CairnConfig {
     logLevel,
     auth: { enabled: authEnabled, adminToken },
     audit: { retentionDays, minRetentionDays, keyFile, checkpointMinutes },
+    pipelines: {
+      slots,
+      queueUrl,
+      stepEnv: Object.fromEntries(
+        STEP_ENV.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name] as string]])),
+      ),
+    },
   });
 }
 

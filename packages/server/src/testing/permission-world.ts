@@ -56,6 +56,11 @@ export interface Fixtures {
   dataset(): Promise<{ name: string; uploadId: string; chunk: string; digest: string }>;
   /** A deployment (no own port) of an ONNX model in the project, with two revisions, serving. */
   deployment(): Promise<{ name: string; model: string }>;
+  /**
+   * A pipeline run in the project in the given state: `succeeded` (step `make` with output `out`),
+   * `failed` (resumable) or `running` (its one step waiting an hour to retry, holding no slot).
+   */
+  pipelineRun(state: 'succeeded' | 'failed' | 'running'): Promise<{ id: string }>;
   /** Runs `make` once per fixture set under `key`: set-up steps of a request (delete before restore). */
   memo<T>(key: string, make: () => Promise<T>): Promise<T>;
 }
@@ -274,6 +279,43 @@ export class PermissionWorld {
             digest: put.digest as string,
             chunk: files.files[0].chunks[0].digest as string,
           };
+        }),
+      pipelineRun: (state) =>
+        memo(`pipeline-${state}`, async () => {
+          const run = {
+            succeeded: `echo ${project}-${n} > {{outputs.out}}`,
+            failed: 'exit 1',
+            running: 'exit 1',
+          }[state];
+          const definition = {
+            name: `${project}-pipe-${n}`,
+            steps: {
+              make: {
+                run,
+                outputs: state === 'succeeded' ? ['out'] : [],
+                ...(state === 'running' ? { retry: { count: 1, backoff: '1h' } } : {}),
+              },
+            },
+          };
+          const started = await admin({
+            method: 'POST',
+            url: '/api/v1/pipeline-runs',
+            json: { definition, project, noCache: true },
+          });
+          const id = started.run.id as string;
+          this.projectOf.set(`pipeline_run:${id}`, project);
+          for (let i = 0; i < 400; i++) {
+            const got = await admin({ method: 'GET', url: `/api/v1/pipeline-runs/${id}` });
+            const step = got.run.steps[0];
+            if (state !== 'running' && got.run.status === state) break;
+            // Waiting to retry, and its first attempt's tracking run ended (no audit event still to come).
+            if (state === 'running' && step.attempt === 1 && step.status === 'pending') {
+              const tracked = await admin({ method: 'GET', url: `/api/v1/runs/${step.runId as string}` });
+              if (JSON.stringify(tracked).includes('FAILED')) break;
+            }
+            await new Promise((resolve) => setTimeout(resolve, 25));
+          }
+          return { id };
         }),
       deployment: () =>
         memo('deployment', async () => {

@@ -4,6 +4,7 @@ import { DATASET_ROUTE_RULES } from './route-permissions-datasets.js';
 import { GOVERNANCE_ROUTE_RULES } from './route-permissions-governance.js';
 import { NATIVE_ROUTE_RULES } from './route-permissions-native.js';
 import { SERVING_ROUTE_RULES } from './route-permissions-serving.js';
+import { PIPELINE_ROUTE_RULES } from './route-permissions-pipelines.js';
 import { OWN, type CallerName } from './permission-world.js';
 import type { Need, RouteRule } from './route-rule.js';
 
@@ -33,6 +34,7 @@ export const ROUTE_RULES: Readonly<Record<string, RouteRule>> = merge(
   NATIVE_ROUTE_RULES,
   DATASET_ROUTE_RULES,
   SERVING_ROUTE_RULES,
+  PIPELINE_ROUTE_RULES,
   GOVERNANCE_ROUTE_RULES,
   MLFLOW_ROUTE_RULES,
 );

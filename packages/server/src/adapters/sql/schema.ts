@@ -483,6 +483,82 @@ export interface PredictionFeedbackTable {
   created_by: string;
 }
 
+export interface PipelineRunsTable {
+  pipeline_run_id: string;
+  project_id: string;
+  pipeline_name: string;
+  /** JSON text: PipelineSpec. */
+  spec: string;
+  definition_digest: string;
+  code_digest: string | null;
+  /** JSON text. */
+  params: string;
+  executor: string;
+  use_cache: number;
+  status: string;
+  /** JSON text: PipelineTrigger. */
+  trigger: string;
+  trigger_key: string | null;
+  error: string | null;
+  experiment_id: string;
+  owner: string | null;
+  lease_until_ms: number | null;
+  created_ms: number;
+  started_ms: number | null;
+  ended_ms: number | null;
+  created_by: string;
+}
+
+export interface PipelineStepsTable {
+  step_run_id: string;
+  pipeline_run_id: string;
+  step_name: string;
+  item_index: number;
+  /** JSON text; null without foreach. */
+  item: string | null;
+  status: string;
+  attempt: number;
+  cache_key: string | null;
+  cached_from: string | null;
+  reason: string | null;
+  run_id: string | null;
+  /** JSON text: Record<string, StepOutput>. */
+  outputs: string;
+  exit_code: number | null;
+  error: string | null;
+  stderr_tail: string | null;
+  not_before_ms: number | null;
+  lease_owner: string | null;
+  lease_until_ms: number | null;
+  pid: number | null;
+  created_ms: number;
+  started_ms: number | null;
+  ended_ms: number | null;
+}
+
+export interface PipelineTriggersTable {
+  trigger_id: string;
+  project_id: string;
+  name: string;
+  kind: string;
+  cron: string | null;
+  timezone: string | null;
+  dataset: string | null;
+  alias: string | null;
+  /** JSON text: PipelineSpec. */
+  spec: string;
+  definition_digest: string;
+  code_digest: string | null;
+  /** JSON text. */
+  params: string;
+  executor: string;
+  enabled: number;
+  next_ms: number | null;
+  last_seen: string | null;
+  created_ms: number;
+  created_by: string;
+}
+
 export interface Database {
   projects: ProjectsTable;
   sequences: SequencesTable;
@@ -533,4 +609,7 @@ export interface Database {
   deployment_revisions: DeploymentRevisionsTable;
   predictions: PredictionsTable;
   prediction_feedback: PredictionFeedbackTable;
+  pipeline_runs: PipelineRunsTable;
+  pipeline_steps: PipelineStepsTable;
+  pipeline_triggers: PipelineTriggersTable;
 }

@@ -10,6 +10,7 @@ import {
   type GovernanceStores,
 } from '../../modules/governance/index.js';
 import type { LineageStores } from '../../modules/lineage/index.js';
+import type { PipelineStores } from '../../modules/pipelines/index.js';
 import type { PromotionStores } from '../../modules/promotions/index.js';
 import type { RegistryStores } from '../../modules/registry/index.js';
 import type { DeploymentStores } from '../../modules/serving/index.js';
@@ -23,6 +24,7 @@ import { SqlPolicyStore } from './governance/sql-policy-store.js';
 import { SqlPromotionStore } from './promotions/sql-promotion-store.js';
 import { translateDbError, type MetadataDatabase, type SqlHelpers } from './database.js';
 import { SqlLineageStore } from './lineage/sql-lineage-store.js';
+import { SqlPipelineStore } from './pipelines/sql-pipeline-store.js';
 import { SqlRegistryStore } from './registry/sql-registry-store.js';
 import { SqlDeploymentStore } from './serving/sql-deployment-store.js';
 import type { Database } from './schema.js';
@@ -37,7 +39,8 @@ export type MetadataStores = TrackingStores &
   PromotionStores &
   AuditStores &
   DatasetStores &
-  DeploymentStores;
+  DeploymentStores &
+  PipelineStores;
 
 export function createSqlStores(
   db: Kysely<Database> | Transaction<Database>,
@@ -56,6 +59,7 @@ export function createSqlStores(
     registry: new SqlRegistryStore(db, helpers),
     datasets: new SqlDatasetStore(db, helpers),
     deployments: new SqlDeploymentStore(db, helpers),
+    pipelines: new SqlPipelineStore(db, helpers),
   };
 }
 

@@ -12,7 +12,7 @@ import {
 } from './artifact-access.js';
 import type { ArtifactFile, ArtifactIndexStore, ArtifactStores } from './artifact-index.store.js';
 import { ancestorsOf, baseName, joinArtifactPath, normalizeArtifactPath } from './artifact-path.js';
-import type { BlobStore } from './blob.store.js';
+import type { BlobStore, Digest } from './blob.store.js';
 import type { ReadOnlyArtifactTree } from './read-only-tree.js';
 
 export interface ArtifactEntryRecord {
@@ -108,6 +108,28 @@ export class ArtifactService {
     if (path === '')
       throw new CairnError('INVALID_ARGUMENT', 'path must name a file, not the root', { field: 'path' });
     const owner = await this.authorize(path, 'write', 'artifacts.upload');
+    await this.assertFileSlot(path);
+    const stored = await this.deps.blobs.put(body);
+    return this.record(path, owner, stored);
+  }
+
+  /**
+   * Files bytes already in the blob store under an artifact path (a pipeline
+   * step's logs), without reading them again. NOT_FOUND when the blob is absent.
+   */
+  async attach(rawPath: unknown, blob: { digest: Digest }): Promise<ArtifactFile> {
+    const path = normalizeArtifactPath(rawPath);
+    if (path === '')
+      throw new CairnError('INVALID_ARGUMENT', 'path must name a file, not the root', { field: 'path' });
+    const owner = await this.authorize(path, 'write', 'artifacts.upload');
+    await this.assertFileSlot(path);
+    const stored = await this.deps.blobs.stat(blob.digest);
+    if (stored === undefined) throw new CairnError('NOT_FOUND', `No blob ${blob.digest} is stored.`);
+    return this.record(path, owner, stored);
+  }
+
+  /** A file may be written at `path`: not mounted, not a folder, and no file where a folder on its way must be. */
+  private async assertFileSlot(path: string): Promise<void> {
     this.refuseMounted(path);
     if (await this.deps.index.isDir(path)) {
       throw new CairnError('INVALID_ARGUMENT', `"${path}" is a folder; upload to a path inside it`, {
@@ -125,7 +147,13 @@ export class ArtifactService {
         );
       }
     }
-    const stored = await this.deps.blobs.put(body);
+  }
+
+  private async record(
+    path: string,
+    owner: ArtifactOwner,
+    stored: { digest: Digest; sizeBytes: number },
+  ): Promise<ArtifactFile> {
     const file: ArtifactFile = {
       path,
       digest: stored.digest,

@@ -1,0 +1,56 @@
+import type { PipelineRunDetailJson, PipelineRunJson, StepRunJson } from '@cairn/contract';
+import { stepRunLabel, type PipelineRunRecord, type StepRunRecord } from './entities.js';
+
+export function stepRunJson(row: StepRunRecord): StepRunJson {
+  return {
+    id: row.stepRunId,
+    name: stepRunLabel(row),
+    step: row.stepName,
+    index: row.itemIndex < 0 ? null : row.itemIndex,
+    item: row.item,
+    status: row.status,
+    cached: row.status === 'cached',
+    reason: row.reason,
+    attempt: row.attempt,
+    cacheKey: row.cacheKey,
+    cachedFrom: row.cachedFrom,
+    runId: row.runId,
+    outputs: row.outputs,
+    exitCode: row.exitCode,
+    error: row.error,
+    stderrTail: row.stderrTail,
+    startedAt: row.startedAt,
+    endedAt: row.endedAt,
+  };
+}
+
+export function pipelineRunJson(run: PipelineRunRecord, steps?: readonly StepRunRecord[]): PipelineRunJson {
+  const counts: Record<string, number> = {};
+  for (const row of steps ?? []) counts[row.status] = (counts[row.status] ?? 0) + 1;
+  return {
+    id: run.pipelineRunId,
+    pipeline: run.pipelineName,
+    project: run.projectId,
+    status: run.status,
+    executor: run.executor,
+    useCache: run.useCache,
+    params: run.params,
+    trigger: run.trigger,
+    error: run.error,
+    experimentId: run.experimentId,
+    definitionDigest: run.definitionDigest,
+    codeDigest: run.codeDigest,
+    counts,
+    createdAt: run.createdAt,
+    startedAt: run.startedAt,
+    endedAt: run.endedAt,
+    createdBy: run.createdBy,
+  };
+}
+
+export function pipelineRunDetailJson(
+  run: PipelineRunRecord,
+  steps: readonly StepRunRecord[],
+): PipelineRunDetailJson {
+  return { ...pipelineRunJson(run, steps), steps: steps.map(stepRunJson) };
+}
