@@ -62,6 +62,31 @@ export function buildProgram(): Command {
     )
     .action(lazy(async () => (await import('./commands/serve.js')).serveCommand));
 
+  program
+    .command('worker')
+    .description(
+      'Run pipeline steps from the job queue (steps of runs started with --executor queue); ' +
+        'start as many as the work needs, on any machine that reaches Redis, the database and the blob store',
+    )
+    .option('--queue-url <url>', 'redis://host:6379 of the job queue [env CAIRN_QUEUE_URL]')
+    .option('--concurrency <n>', 'steps at once [env CAIRN_WORKER_CONCURRENCY] (default: cores)')
+    .option('--name <name>', 'how the worker is named in step runs (default worker:<host>:<pid>)')
+    .option(
+      '--data-dir <dir>',
+      'folder for step workspaces (and a local database/blobs) [env CAIRN_DATA_DIR]',
+    )
+    .option('--db-url <url>', "metadata database, the server's [env CAIRN_DB_URL]")
+    .option('--blob-url <url>', "blob store, the server's [env CAIRN_BLOB_URL]")
+    .addHelpText(
+      'after',
+      '\nSteps log their metrics to the server named by --url / CAIRN_URL.\n' +
+        '\nExamples:\n' +
+        '  CAIRN_QUEUE_URL=redis://127.0.0.1:6379 cairn worker\n' +
+        '  CAIRN_QUEUE_URL=redis://redis:6379 CAIRN_DB_URL=postgres://db/cairn CAIRN_BLOB_URL=s3://bucket/cairn \\\n' +
+        '    cairn worker --concurrency 8 --url http://cairn:5000\n',
+    )
+    .action(lazy(async () => (await import('./commands/worker.js')).workerCommand));
+
   const experiments = program.command('experiments').alias('exp').description('List and manage experiments');
   experiments
     .command('ls')

@@ -18,3 +18,5 @@ export type {
   ExportVerifyOptions,
   ExportVerifyResult,
 } from './modules/governance/index.js';
+export { startWorker } from './worker-main.js';
+export type { RunningWorker, StartWorkerOptions } from './worker-main.js';

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { DatasetVersionFiles } from './adapters/pipeline-executors/dataset-version-files.js';
 import { LocalStepExecutor } from './adapters/pipeline-executors/local-step-executor.js';
+import { QueueStepExecutor } from './adapters/pipeline-executors/queue-step-executor.js';
 import type { MetadataStores } from './adapters/sql/sql-stores.js';
 import type { CairnConfig } from './config/load-config.js';
 import type { Clock } from './kernel/clock.js';
@@ -44,6 +45,8 @@ export interface PipelineParts {
   code: CodePackagesService;
   scheduler: PipelineScheduler;
   local: LocalStepExecutor;
+  /** Present when CAIRN_QUEUE_URL is set. */
+  queue: QueueStepExecutor | undefined;
   /** Steps log back to the server at this URL (known once it listens). */
   setTrackingUri(uri: string): void;
 }
@@ -82,6 +85,17 @@ export function createPipelines(deps: PipelineDeps): PipelineParts {
     onListenerError: (error) => deps.onError(error, 'pipeline scheduler listener failed'),
   });
   scheduler.useExecutor(local);
+  const { queueUrl, queuePrefix } = deps.config.pipelines;
+  const queue =
+    queueUrl === undefined
+      ? undefined
+      : new QueueStepExecutor({
+          url: queueUrl,
+          prefix: queuePrefix,
+          listener: scheduler.listener,
+          onError: deps.onError,
+        });
+  if (queue !== undefined) scheduler.useExecutor(queue);
   const datasets: PipelineDatasets = {
     resolve: async (name, ref) => {
       const view = await deps.datasets.getVersion({ name, ref });
@@ -103,7 +117,7 @@ export function createPipelines(deps: PipelineDeps): PipelineParts {
   const setTrackingUri = (uri: string): void => {
     runner.trackingUri = uri;
   };
-  return { runs, files, code, scheduler, local, setTrackingUri };
+  return { runs, files, code, scheduler, local, queue, setTrackingUri };
 }
 
 /**
@@ -130,5 +144,6 @@ export async function startPipelinesIn(app: FastifyInstance, parts: PipelinePart
   app.addHook('preClose', async () => {
     await parts.scheduler.stop();
     await parts.local.close();
+    await parts.queue?.close();
   });
 }

@@ -65,6 +65,23 @@ export const ENV_VARS = {
       'redis://host:port of the job queue for `--executor queue` (BullMQ). Steps then run on `cairn worker` processes. Empty: local steps only.',
     default: '(none)',
   },
+  queuePrefix: {
+    name: 'CAIRN_QUEUE_PREFIX',
+    description: 'Key prefix of the job queue in Redis, so several Cairn installations can share one Redis.',
+    default: 'cairn',
+  },
+  queueLockSeconds: {
+    name: 'CAIRN_QUEUE_LOCK_SECONDS',
+    description:
+      "How long a worker's claim on a step lasts without renewal. A live worker renews it every half of it, so long steps are never taken away; a killed worker's step goes to another worker after at most 1.5× this.",
+    default: '30',
+  },
+  workerConcurrency: {
+    name: 'CAIRN_WORKER_CONCURRENCY',
+    flag: '--concurrency',
+    description: '`cairn worker`: steps it runs at once. Default: the number of cores.',
+    default: '(cores)',
+  },
   port: { name: 'CAIRN_PORT', flag: '--port', description: 'TCP port to listen on.', default: '5000' },
   dataDir: {
     name: 'CAIRN_DATA_DIR',

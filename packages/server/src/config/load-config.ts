@@ -33,6 +33,12 @@ export interface PipelineOptions {
   readonly queueUrl: string | undefined;
   /** The environment steps start from: enough to find programs and a home, none of the server's secrets. */
   readonly stepEnv: Readonly<Record<string, string>>;
+  /** Key prefix of the queue in Redis. */
+  readonly queuePrefix: string;
+  /** A worker's claim on a step lasts this long unrenewed. */
+  readonly queueLockMs: number;
+  /** `cairn worker`: steps at once. */
+  readonly workerConcurrency: number;
 }
 
 const STEP_ENV = [
@@ -65,7 +71,12 @@ export interface AuditOptions {
 }
 
 /** Values given on the command line; they win over the environment and the config file. */
-export type ConfigFlags = Partial<Record<'host' | 'port' | 'dataDir' | 'dbUrl' | 'blobUrl' | 'auth', string>>;
+export type ConfigFlags = Partial<
+  Record<
+    'host' | 'port' | 'dataDir' | 'dbUrl' | 'blobUrl' | 'auth' | 'queueUrl' | 'workerConcurrency',
+    string
+  >
+>;
 
 export interface LoadConfigOptions {
   flags?: ConfigFlags;
@@ -202,6 +213,27 @@ export function loadConfig(options: LoadConfigOptions = {}): CairnConfig {
     throw new CairnError('INVALID_ARGUMENT', `${slotsPick.source} must be a whole number from 1 to 1024`);
   }
   const queueUrl = pick('queueUrl', 'queueUrl').value;
+  const queuePrefix = pick('queuePrefix', 'queuePrefix').value ?? ENV_VARS.queuePrefix.default;
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(queuePrefix)) {
+    throw new CairnError(
+      'INVALID_ARGUMENT',
+      'CAIRN_QUEUE_PREFIX must be 1–64 letters, digits, ".", "_" or "-"',
+    );
+  }
+  const lockPick = pick('queueLockSeconds', 'queueLockSeconds');
+  const lockSeconds = Number(lockPick.value ?? ENV_VARS.queueLockSeconds.default);
+  if (!Number.isFinite(lockSeconds) || lockSeconds < 1 || lockSeconds > 3600) {
+    throw new CairnError('INVALID_ARGUMENT', `${lockPick.source} must be a number of seconds from 1 to 3600`);
+  }
+  const concurrencyPick = pick('workerConcurrency', 'workerConcurrency');
+  const workerConcurrency =
+    concurrencyPick.value === undefined ? availableParallelism() : Number(concurrencyPick.value);
+  if (!Number.isInteger(workerConcurrency) || workerConcurrency < 1 || workerConcurrency > 1024) {
+    throw new CairnError(
+      'INVALID_ARGUMENT',
+      `${concurrencyPick.source} must be a whole number from 1 to 1024`,
+    );
+  }
   if (queueUrl !== undefined && !/^rediss?:\/\//.test(queueUrl)) {
     throw new CairnError(
       'INVALID_ARGUMENT',
@@ -223,6 +255,9 @@ export function loadConfig(options: LoadConfigOptions = {}): CairnConfig {
     pipelines: {
       slots,
       queueUrl,
+      queuePrefix,
+      queueLockMs: lockSeconds * 1000,
+      workerConcurrency,
       stepEnv: Object.fromEntries(
         STEP_ENV.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name] as string]])),
       ),

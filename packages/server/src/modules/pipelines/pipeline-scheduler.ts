@@ -165,6 +165,7 @@ export class PipelineScheduler {
       const row = state.row(id) as StepRunRecord;
       const executor = this.executors.get(run.executor);
       if (executor !== undefined && row.leaseOwner === executor.worker) continue;
+      if ((await executor?.recover?.({ stepRunId: row.stepRunId, attempt: row.attempt })) === true) continue;
       await this.requeueOrphan(state, row, executor);
     }
   }

@@ -96,6 +96,12 @@ export interface StepExecutor {
    * stopped): stop whatever is left of it. The scheduler then runs the step again.
    */
   abandon(attempt: { stepRunId: string; pid: number | null; worker: string | null }): Promise<void>;
+  /**
+   * An attempt a previous scheduler handed over that may still be alive elsewhere (a queue job).
+   * True when the executor follows it from now on and will report its end; false when it is gone.
+   * Executors without it have nothing that outlives their scheduler.
+   */
+  recover?(attempt: { stepRunId: string; attempt: number }): Promise<boolean>;
   /** This executor's name for the process that runs its attempts (a row's `leaseOwner`). */
   readonly worker: string;
   close(): Promise<void>;
