@@ -110,3 +110,29 @@ export interface PipelineRunSummaryJson {
 }
 
 export const PIPELINE_RUN_ID_PATTERN = '^pr_[0-9a-z]{8,64}$';
+
+export const PipelineTriggerJson = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    project: Type.String(),
+    /** `schedule`: fires on its cron; `dataset`: fires when the dataset gets a new version (or its alias moves). */
+    kind: Type.Union([Type.Literal('schedule'), Type.Literal('dataset')]),
+    cron: Nullable(Type.String()),
+    timezone: Nullable(Type.String()),
+    dataset: Nullable(Type.String()),
+    alias: Nullable(Type.String()),
+    pipeline: Type.String(),
+    params: Type.Record(Type.String(), Type.Unknown()),
+    executor: Type.Union(PIPELINE_EXECUTORS.map((s) => Type.Literal(s))),
+    enabled: Type.Boolean(),
+    /** Schedule: when it fires next. */
+    nextAt: NullableInt,
+    /** Dataset: the version id it last started a run for (or found when created). */
+    lastSeen: Nullable(Type.String()),
+    createdAt: Type.Integer(),
+    createdBy: Type.String(),
+  },
+  strict,
+);
+export type PipelineTriggerJson = Static<typeof PipelineTriggerJson>;

@@ -87,6 +87,7 @@ import {
   PipelineRunDescriber,
   type PipelineFilesService,
   type PipelineRunsService,
+  type PipelineTriggersService,
 } from './modules/pipelines/index.js';
 
 export interface AppOverrides {
@@ -128,6 +129,7 @@ export interface Services {
   predictions: PredictionsService;
   pipelineRuns: PipelineRunsService;
   pipelineFiles: PipelineFilesService;
+  pipelineTriggers: PipelineTriggersService;
 }
 
 declare module 'fastify' {
@@ -346,6 +348,7 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
     predictions: serving.predictions,
     pipelineRuns: pipelines.runs,
     pipelineFiles: pipelines.files,
+    pipelineTriggers: pipelines.triggers,
   };
   const routes: Array<{ method: string; url: string }> = [];
   app.addHook('onRoute', (route) => {

@@ -18,11 +18,17 @@ import {
   PipelineFilesService,
   PipelineRunsService,
   PipelineScheduler,
+  PipelineTriggersService,
   StepTracking,
   type PipelineDatasets,
 } from './modules/pipelines/index.js';
 import { pipelineRoutes } from './modules/pipelines/pipelines.routes.js';
+import { pipelineTriggerRoutes } from './modules/pipelines/pipeline-triggers.routes.js';
+import { startServerTimer } from './modules/governance/index.js';
 import type { ExperimentService, TrackingService } from './modules/tracking/index.js';
+
+/** How often triggers are checked for a due schedule or a new dataset version. */
+const TRIGGER_POLL_MS = 2_000;
 
 export interface PipelineDeps {
   config: CairnConfig;
@@ -44,6 +50,7 @@ export interface PipelineParts {
   files: PipelineFilesService;
   code: CodePackagesService;
   scheduler: PipelineScheduler;
+  triggers: PipelineTriggersService;
   local: LocalStepExecutor;
   /** Present when CAIRN_QUEUE_URL is set. */
   queue: QueueStepExecutor | undefined;
@@ -112,12 +119,21 @@ export function createPipelines(deps: PipelineDeps): PipelineParts {
     codeTrees,
     datasets,
   });
+  const triggers = new PipelineTriggersService({
+    store: stores.pipelines,
+    transactor: deps.transactor,
+    access,
+    clock,
+    runs,
+    datasets,
+    onError: deps.onError,
+  });
   const files = new PipelineFilesService({ runs, blobs, tracking: deps.tracking, artifacts: deps.artifacts });
   const code = new CodePackagesService({ blobs, access });
   const setTrackingUri = (uri: string): void => {
     runner.trackingUri = uri;
   };
-  return { runs, files, code, scheduler, local, queue, setTrackingUri };
+  return { runs, files, code, scheduler, triggers, local, queue, setTrackingUri };
 }
 
 /**
@@ -132,6 +148,7 @@ export async function startPipelinesIn(app: FastifyInstance, parts: PipelinePart
     files: parts.files,
     code: parts.code,
   });
+  await app.register(pipelineTriggerRoutes, { prefix: '/api/v1', triggers: parts.triggers });
   app.addHook('onListen', async () => {
     const address = app.server.address();
     if (address !== null && typeof address === 'object') {
@@ -140,8 +157,18 @@ export async function startPipelinesIn(app: FastifyInstance, parts: PipelinePart
       parts.setTrackingUri(`http://${local}:${address.port}`);
     }
   });
-  app.addHook('onReady', async () => parts.scheduler.start());
+  // Triggers are looked at every couple of seconds on every server; firing is compare-and-set, so once.
+  let triggerTimer: { stop(): Promise<void> | void } | undefined;
+  app.addHook('onReady', async () => {
+    parts.scheduler.start();
+    triggerTimer = startServerTimer(() => parts.triggers.tick().then(() => undefined), {
+      intervalMs: TRIGGER_POLL_MS,
+      firstRunMs: TRIGGER_POLL_MS,
+      onError: (error) => app.log.error({ err: error }, 'pipeline trigger sweep failed'),
+    });
+  });
   app.addHook('preClose', async () => {
+    await triggerTimer?.stop();
     await parts.scheduler.stop();
     await parts.local.close();
     await parts.queue?.close();

@@ -41,6 +41,9 @@ export interface Reply {
   requestId: string;
 }
 
+/** A pipeline whose run writes nothing in the background: its one step fans out over an empty list. */
+export const EMPTY_PIPELINE = { name: 'empty', steps: { none: { run: 'true', foreach: [] } } };
+
 /** Lazily made things in one project, each created at most once per fixture set. */
 export interface Fixtures {
   readonly project: ProjectName;
@@ -61,6 +64,8 @@ export interface Fixtures {
    * `failed` (resumable) or `running` (its one step waiting an hour to retry, holding no slot).
    */
   pipelineRun(state: 'succeeded' | 'failed' | 'running'): Promise<{ id: string }>;
+  /** A schedule trigger (never due in a test) of a pipeline whose one step fans out over nothing. */
+  pipelineTrigger(): Promise<{ name: string; id: string }>;
   /** Runs `make` once per fixture set under `key`: set-up steps of a request (delete before restore). */
   memo<T>(key: string, make: () => Promise<T>): Promise<T>;
 }
@@ -316,6 +321,18 @@ export class PermissionWorld {
             await new Promise((resolve) => setTimeout(resolve, 25));
           }
           return { id };
+        }),
+      pipelineTrigger: () =>
+        memo('pipeline-trigger', async () => {
+          const name = `${project}-trigger-${n}`;
+          const created = await admin({
+            method: 'POST',
+            url: '/api/v1/pipeline-triggers',
+            json: { name, project, definition: EMPTY_PIPELINE, schedule: { cron: '0 3 1 1 *' } },
+          });
+          const id = created.trigger.id as string;
+          this.projectOf.set(`pipeline_trigger:${id}`, project);
+          return { name, id };
         }),
       deployment: () =>
         memo('deployment', async () => {

@@ -1,5 +1,5 @@
 import { treeFrameHeader } from '@cairn/contract';
-import type { Method, TestRequest } from './permission-world.js';
+import { EMPTY_PIPELINE, type Method, type TestRequest } from './permission-world.js';
 import type { BuildContext, RouteRule } from './route-rule.js';
 
 const V1 = '/api/v1';
@@ -7,6 +7,16 @@ const send = (method: Method, url: string, json?: unknown): TestRequest =>
   json === undefined ? { method, url } : { method, url, json };
 
 type Build = RouteRule['build'];
+const onTrigger =
+  (path: string, method: Method = 'GET', json?: unknown): Build =>
+  async ({ fx }: BuildContext) => {
+    const trigger = await fx.pipelineTrigger();
+    return send(
+      method,
+      `${V1}/pipeline-triggers/${trigger.name}${path}${path.includes('?') ? '&' : '?'}project=${fx.project}`,
+      json,
+    );
+  };
 const onRun =
   (state: 'succeeded' | 'failed' | 'running', path: string, method: Method = 'GET'): Build =>
   async ({ fx }: BuildContext) => {
@@ -42,7 +52,7 @@ export const PIPELINE_ROUTE_RULES: Readonly<Record<string, RouteRule>> = {
     build: async ({ fx, n }) =>
       send('POST', `${V1}/pipeline-runs`, {
         project: fx.project,
-        definition: { name: `perm-${n}`, steps: { only: { run: 'true' } } },
+        definition: { ...EMPTY_PIPELINE, name: `perm-${n}` },
       }),
   },
   'GET /api/v1/pipeline-runs': {
@@ -75,5 +85,41 @@ export const PIPELINE_ROUTE_RULES: Readonly<Record<string, RouteRule>> = {
     need: 'read',
     ok: 200,
     build: onRun('succeeded', '/outputs/make/out'),
+  },
+  'POST /api/v1/pipeline-triggers': {
+    need: 'write',
+    ok: 201,
+    build: async ({ fx, n }) =>
+      send('POST', `${V1}/pipeline-triggers`, {
+        name: `perm-trigger-${n}`,
+        project: fx.project,
+        definition: EMPTY_PIPELINE,
+        schedule: { cron: '0 3 1 1 *' },
+      }),
+  },
+  'GET /api/v1/pipeline-triggers': {
+    need: 'authenticated',
+    ok: 200,
+    scoped: false,
+    build: async () => send('GET', `${V1}/pipeline-triggers`),
+    items: (body) => body.triggers.map((t: any) => `pipeline_trigger:${t.id}`),
+    shows: async (fx) => `pipeline_trigger:${(await fx.pipelineTrigger()).id}`,
+  },
+  'GET /api/v1/pipeline-triggers/:name': { need: 'read', ok: 200, build: onTrigger('') },
+  'PATCH /api/v1/pipeline-triggers/:name': {
+    need: 'write',
+    ok: 200,
+    build: onTrigger('', 'PATCH', { enabled: true }),
+  },
+  'DELETE /api/v1/pipeline-triggers/:name': {
+    need: 'write',
+    ok: 200,
+    consumes: true,
+    build: onTrigger('', 'DELETE'),
+  },
+  'POST /api/v1/pipeline-triggers/:name/fire': {
+    need: 'write',
+    ok: 201,
+    build: onTrigger('/fire', 'POST', {}),
   },
 };

@@ -42,3 +42,7 @@ export { StepTracking, STEP_RUN_TAGS } from './step-tracking.js';
 export { PipelineRunDescriber } from './pipeline-run-describer.js';
 export { cacheKeyOf } from './cache-key.js';
 export { pipelineRunJson, pipelineRunDetailJson, stepRunJson } from './pipelines-json.js';
+export { PipelineTriggersService } from './pipeline-triggers.service.js';
+export type { CreateTriggerInput, PipelineTriggersDeps } from './pipeline-triggers.service.js';
+export type { CheckedStart, DatasetPin } from './pipeline-runs.service.js';
+export { checkSchedule, nextFireTime } from './cron-schedule.js';

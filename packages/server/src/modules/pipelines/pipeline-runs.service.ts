@@ -51,6 +51,23 @@ export interface StartInput {
   codeDigest?: unknown;
 }
 
+/** What `check` found: a start's validated parts. */
+export interface CheckedStart {
+  spec: PipelineSpec;
+  projectId: string;
+  executor: PipelineExecutorName;
+  params: Record<string, ParamValue>;
+  codeDigest: string | null;
+  definitionDigest: string;
+}
+
+/** A dataset version a trigger fired for: inputs naming that dataset by `ref` read this version. */
+export interface DatasetPin {
+  dataset: string;
+  ref: string;
+  versionId: string;
+}
+
 export interface RunView {
   run: PipelineRunRecord;
   steps: StepRunRecord[];
@@ -75,11 +92,11 @@ const invalid = (message: string, field: string): CairnError =>
 export class PipelineRunsService {
   constructor(private readonly deps: PipelineRunsServiceDeps) {}
 
-  async start(
-    input: StartInput,
-    trigger: PipelineTrigger = { kind: 'manual' },
-    triggerKey: string | null = null,
-  ): Promise<RunView> {
+  /**
+   * Everything `start` checks, with nothing written: the definition, project and permission,
+   * executor, parameters and code package. Triggers check with it when they are saved.
+   */
+  async check(input: StartInput, action = 'pipelines.run'): Promise<CheckedStart> {
     const checked = validatePipelineDefinition(input.definition);
     if (!checked.ok) {
       throw invalid(
@@ -88,11 +105,25 @@ export class PipelineRunsService {
       );
     }
     const projectId = checkProject(input.project);
-    this.authorize('write', { projectId, action: 'pipelines.run' });
-    const executor = this.checkExecutor(input.executor);
-    const params = checkParams(checked.spec, input.params);
-    const codeDigest = await this.checkCode(input.codeDigest);
-    const spec = await this.pinDatasets(checked.spec);
+    this.authorize('write', { projectId, action });
+    return {
+      spec: checked.spec,
+      projectId,
+      executor: this.checkExecutor(input.executor),
+      params: checkParams(checked.spec, input.params),
+      codeDigest: await this.checkCode(input.codeDigest),
+      definitionDigest: digestOf(checked.spec),
+    };
+  }
+
+  async start(
+    input: StartInput,
+    how: { trigger?: PipelineTrigger; triggerKey?: string | null; pin?: DatasetPin } = {},
+  ): Promise<RunView> {
+    const trigger = how.trigger ?? { kind: 'manual' };
+    const triggerKey = how.triggerKey ?? null;
+    const { projectId, executor, params, codeDigest, definitionDigest, ...checked } = await this.check(input);
+    const spec = await this.pinDatasets(checked.spec, how.pin);
     const experimentId = await this.deps.tracking.experimentFor(projectId, spec.name);
     const now = this.deps.clock.now();
     const run: PipelineRunRecord = {
@@ -100,7 +131,7 @@ export class PipelineRunsService {
       projectId,
       pipelineName: spec.name,
       spec,
-      definitionDigest: digestOf(checked.spec),
+      definitionDigest,
       codeDigest,
       params,
       executor,
@@ -337,7 +368,7 @@ export class PipelineRunsService {
   }
 
   /** Dataset inputs name a version or alias; the run pins the version it found, so a resume reads the same data. */
-  private async pinDatasets(spec: PipelineSpec): Promise<PipelineSpec> {
+  private async pinDatasets(spec: PipelineSpec, pin?: DatasetPin): Promise<PipelineSpec> {
     const pinned = new Map<string, string>();
     const steps = [];
     for (const step of spec.steps) {
@@ -346,6 +377,8 @@ export class PipelineRunsService {
         if (ref.kind !== 'dataset') continue;
         const key = `${ref.dataset}@${ref.ref}`;
         let versionId = pinned.get(key);
+        if (pin !== undefined && pin.dataset === ref.dataset && pin.ref === ref.ref)
+          versionId = pin.versionId;
         if (versionId === undefined) {
           try {
             versionId = (await this.deps.datasets.resolve(ref.dataset, ref.ref)).versionId;

@@ -1,5 +1,15 @@
-import type { PipelineRunDetailJson, PipelineRunJson, StepRunJson } from '@cairn/contract';
-import { stepRunLabel, type PipelineRunRecord, type StepRunRecord } from './entities.js';
+import type {
+  PipelineRunDetailJson,
+  PipelineRunJson,
+  PipelineTriggerJson,
+  StepRunJson,
+} from '@cairn/contract';
+import {
+  stepRunLabel,
+  type PipelineRunRecord,
+  type PipelineTriggerRecord,
+  type StepRunRecord,
+} from './entities.js';
 
 export function stepRunJson(row: StepRunRecord): StepRunJson {
   return {
@@ -53,4 +63,25 @@ export function pipelineRunDetailJson(
   steps: readonly StepRunRecord[],
 ): PipelineRunDetailJson {
   return { ...pipelineRunJson(run, steps), steps: steps.map(stepRunJson) };
+}
+
+export function pipelineTriggerJson(trigger: PipelineTriggerRecord): PipelineTriggerJson {
+  return {
+    id: trigger.triggerId,
+    name: trigger.name,
+    project: trigger.projectId,
+    kind: trigger.kind,
+    cron: trigger.cron,
+    timezone: trigger.timezone,
+    dataset: trigger.dataset,
+    alias: trigger.alias,
+    pipeline: trigger.spec.name,
+    params: trigger.params,
+    executor: trigger.executor,
+    enabled: trigger.enabled,
+    nextAt: trigger.nextAt,
+    lastSeen: trigger.lastSeen,
+    createdAt: trigger.createdAt,
+    createdBy: trigger.createdBy,
+  };
 }
