@@ -203,7 +203,7 @@ export class PipelineRunsService {
     status?: unknown;
     maxResults?: unknown;
     pageToken?: unknown;
-  }): Promise<Page<PipelineRunRecord>> {
+  }): Promise<Page<{ run: PipelineRunRecord; counts: Record<string, number> }>> {
     const limit = checkLimit(input.maxResults, { max: 1_000, fallback: 50 });
     const offset = decodeCursor(input.pageToken);
     const readable = this.deps.access.readableProjects();
@@ -228,7 +228,11 @@ export class PipelineRunsService {
       limit,
     });
     const items = rows.slice(0, limit);
-    return rows.length > limit ? { items, nextPageToken: encodeCursor(offset + limit) } : { items };
+    const counts = await this.deps.store.countSteps(items.map((run) => run.pipelineRunId));
+    const page = items.map((run) => ({ run, counts: counts.get(run.pipelineRunId) ?? {} }));
+    return rows.length > limit
+      ? { items: page, nextPageToken: encodeCursor(offset + limit) }
+      : { items: page };
   }
 
   /** Stops a running run: steps not started are cancelled, running ones are stopped. */

@@ -34,9 +34,13 @@ export function stepRunJson(row: StepRunRecord): StepRunJson {
   };
 }
 
-export function pipelineRunJson(run: PipelineRunRecord, steps?: readonly StepRunRecord[]): PipelineRunJson {
-  const counts: Record<string, number> = {};
-  for (const row of steps ?? []) counts[row.status] = (counts[row.status] ?? 0) + 1;
+export function pipelineRunJson(
+  run: PipelineRunRecord,
+  steps?: readonly StepRunRecord[] | Record<string, number>,
+): PipelineRunJson {
+  let counts: Record<string, number> = {};
+  if (isStepList(steps)) for (const row of steps) counts[row.status] = (counts[row.status] ?? 0) + 1;
+  else if (steps !== undefined) counts = { ...steps };
   return {
     id: run.pipelineRunId,
     pipeline: run.pipelineName,
@@ -84,4 +88,10 @@ export function pipelineTriggerJson(trigger: PipelineTriggerRecord): PipelineTri
     createdAt: trigger.createdAt,
     createdBy: trigger.createdBy,
   };
+}
+
+function isStepList(
+  value: readonly StepRunRecord[] | Record<string, number> | undefined,
+): value is readonly StepRunRecord[] {
+  return Array.isArray(value);
 }

@@ -73,6 +73,9 @@ describeEachDatabase('pipelines: running, caching, failing and resuming', ({ dat
       url: `${API}/pipeline-runs/${run.id}/logs?step=make&stream=stderr`,
     });
     expect(log.statusCode).toBe(200);
+    const listed = await api('GET', `/pipeline-runs?pipeline=${run.pipeline}`);
+    expect(listed.body.runs).toHaveLength(1);
+    expect(listed.body.runs[0]).toMatchObject({ id: run.id, status: 'succeeded', counts: { succeeded: 3 } });
     const lineage = await api('GET', `/lineage/pipeline_run/${run.id}/downstream`);
     expect(lineage.status, JSON.stringify(lineage.body)).toBe(200);
     expect(JSON.stringify(lineage.body)).toContain(run.steps[0].runId);

@@ -112,7 +112,7 @@ export const pipelineRoutes: FastifyPluginAsync<PipelineRoutesOptions> = async (
         pageToken: q.page_token,
       });
       return {
-        runs: page.items.map((run) => pipelineRunJson(run)),
+        runs: page.items.map(({ run, counts }) => pipelineRunJson(run, counts)),
         ...(page.nextPageToken === undefined ? {} : { nextPageToken: page.nextPageToken }),
       };
     },

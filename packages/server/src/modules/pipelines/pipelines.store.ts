@@ -68,6 +68,8 @@ export interface PipelineStore {
   /** Every step row of a run, by step name then item index. */
   listSteps(pipelineRunId: string): Promise<StepRunRecord[]>;
   getStep(stepRunId: string): Promise<StepRunRecord | undefined>;
+  /** Step rows per status, for each run (runs without rows are left out). */
+  countSteps(pipelineRunIds: readonly string[]): Promise<Map<string, Record<string, number>>>;
   /** False when the guard no longer matched (someone else moved the row). */
   updateStep(stepRunId: string, patch: StepRunPatch, guard?: StepRunGuard): Promise<boolean>;
   /** The same patch on many rows of one run (skipping or cancelling the rest of a run). */

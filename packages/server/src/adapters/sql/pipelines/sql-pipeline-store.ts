@@ -253,6 +253,23 @@ export class SqlPipelineStore implements PipelineStore {
     return rows.map(toStep);
   }
 
+  async countSteps(pipelineRunIds: readonly string[]): Promise<Map<string, Record<string, number>>> {
+    const counts = new Map<string, Record<string, number>>();
+    if (pipelineRunIds.length === 0) return counts;
+    const rows = await this.db
+      .selectFrom('pipeline_steps')
+      .select(['pipeline_run_id', 'status', (eb) => eb.fn.countAll<number | string>().as('n')])
+      .where(this.helpers.anyOf('pipeline_run_id', pipelineRunIds))
+      .groupBy(['pipeline_run_id', 'status'])
+      .execute();
+    for (const row of rows) {
+      const byStatus = counts.get(row.pipeline_run_id) ?? {};
+      byStatus[row.status] = Number(row.n);
+      counts.set(row.pipeline_run_id, byStatus);
+    }
+    return counts;
+  }
+
   async getStep(stepRunId: string): Promise<StepRunRecord | undefined> {
     const row = await this.db
       .selectFrom('pipeline_steps')
