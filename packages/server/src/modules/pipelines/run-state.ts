@@ -56,16 +56,25 @@ export class RunState {
     rows: readonly StepRunRecord[],
   ) {
     for (const spec of record.spec.steps) this.groups.set(spec.name, new StepGroup(spec));
-    for (const row of rows) this.add(row);
+    this.addAll(rows);
     for (const row of rows) if (IN_FLIGHT.has(row.status)) this.inFlight.add(row.stepRunId);
   }
 
   add(row: StepRunRecord): void {
-    const group = this.groups.get(row.stepName);
-    if (group === undefined) return;
-    group.rows.push(row);
-    group.rows.sort((a, b) => a.itemIndex - b.itemIndex);
-    this.byId.set(row.stepRunId, row);
+    this.addAll([row]);
+  }
+
+  /** Adds rows, keeping each step's rows in item order (sorted once per call, not per row). */
+  addAll(rows: readonly StepRunRecord[]): void {
+    const touched = new Set<StepGroup>();
+    for (const row of rows) {
+      const group = this.groups.get(row.stepName);
+      if (group === undefined) continue;
+      group.rows.push(row);
+      touched.add(group);
+      this.byId.set(row.stepRunId, row);
+    }
+    for (const group of touched) group.rows.sort((a, b) => a.itemIndex - b.itemIndex);
   }
 
   /** Replaces a step's rows (a `foreach` placeholder by its items). */
@@ -74,7 +83,7 @@ export class RunState {
     if (group === undefined) return;
     for (const old of group.rows) this.byId.delete(old.stepRunId);
     group.rows.length = 0;
-    for (const row of rows) this.add(row);
+    this.addAll(rows);
   }
 
   row(stepRunId: string): StepRunRecord | undefined {
@@ -96,7 +105,12 @@ export class RunState {
   }
 
   get finished(): boolean {
-    return this.allRows.every((row) => FINISHED_STEP_STATUSES.has(row.status));
+    // Called on every pass of the scheduler: no copies of a fan-out's rows.
+    if (this.inFlight.size > 0) return false;
+    for (const group of this.groups.values()) {
+      for (const row of group.rows) if (!FINISHED_STEP_STATUSES.has(row.status)) return false;
+    }
+    return true;
   }
 
   get succeeded(): boolean {
@@ -105,7 +119,10 @@ export class RunState {
 
   /** The first step that failed, for the run's error message. */
   get firstFailure(): StepRunRecord | undefined {
-    return this.allRows.find((row) => row.status === 'failed');
+    for (const group of this.groups.values()) {
+      for (const row of group.rows) if (row.status === 'failed') return row;
+    }
+    return undefined;
   }
 
   /**
