@@ -56,6 +56,7 @@ export class PipelineScheduler {
   private readonly cancelAsked = new Set<string>();
   private readonly endedListeners = new Set<(run: PipelineRunRecord) => void>();
   private pumping: Promise<void> | undefined;
+  private polling: Promise<void> | undefined;
   private again = false;
   private poller: NodeJS.Timeout | undefined;
   private wakeTimer: { at: number; timer: NodeJS.Timeout } | undefined;
@@ -108,6 +109,8 @@ export class PipelineScheduler {
     this.stopping = true;
     clearTimeout(this.poller);
     if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer.timer);
+    // A poll in flight could take a run after the release below: let it land first.
+    await this.polling;
     await this.pumping;
     const held = [...this.active.keys()];
     this.active.clear();
@@ -120,7 +123,17 @@ export class PipelineScheduler {
     this.pump();
   }
 
-  private async poll(): Promise<void> {
+  /** One poll at a time; a wake during a poll is served by the next one. */
+  private poll(): Promise<void> {
+    if (this.polling === undefined) {
+      this.polling = this.pollOnce().finally(() => {
+        this.polling = undefined;
+      });
+    }
+    return this.polling;
+  }
+
+  private async pollOnce(): Promise<void> {
     if (this.stopping) return;
     try {
       const now = this.deps.clock.now();
@@ -193,6 +206,7 @@ export class PipelineScheduler {
   }
 
   private pump(): void {
+    if (this.stopping) return;
     if (this.pumping !== undefined) {
       this.again = true;
       return;
