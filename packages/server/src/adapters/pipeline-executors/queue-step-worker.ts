@@ -15,7 +15,7 @@ export interface QueueStepWorkerOptions {
   lockMs: number;
   name?: string;
   onError: (error: unknown, message: string) => void;
-  /** Told as each step starts and ends (for the worker's own log). */
+  /** Told as each step's process starts and as it ends (for the worker's own log). */
   onStep?: (event: { kind: 'started' | 'finished'; task: StepTask; result?: StepResult }) => void;
 }
 
@@ -78,10 +78,10 @@ export class QueueStepWorker {
       onStarted: ({ pid }) => {
         const by: TakenBy = { worker: this.name, pid };
         job.updateProgress(by as unknown as object).catch(() => undefined);
+        this.options.onStep?.({ kind: 'started', task });
       },
     });
     this.running.set(task.stepRunId, run);
-    this.options.onStep?.({ kind: 'started', task });
     try {
       const result = await run.result;
       this.options.onStep?.({ kind: 'finished', task, result });
