@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CairnError, parseFileTree, type FileTree } from '@cairn/contract';
+import { CairnError, parseFileTree, type FileTree, type FileTreeEntry } from '@cairn/contract';
 import picomatch from 'picomatch';
 import { isDigest, type BlobStore } from '../artifacts/index.js';
 
@@ -29,18 +29,21 @@ export class CodeTrees {
     return loading;
   }
 
+  /**
+   * The digest of the code a step depends on. With `code` globs, the files they match. Without,
+   * the files its command names (`python train.py` → train.py) and every file with the same
+   * extension in the same folder as one of them (a script's local imports): editing a file no
+   * step names — a README, an output written beside the pipeline — re-runs nothing.
+   */
   async stepCodeDigest(
     packageDigest: string | null,
-    globs: readonly string[] | null,
+    step: { run: string; code: readonly string[] | null },
   ): Promise<string | null> {
     if (packageDigest === null) return null;
-    if (globs === null) return packageDigest;
     const tree = await this.tree(packageDigest);
-    const matches = picomatch([...globs], { dot: true });
-    const picked = tree.files
-      .filter((file) => matches(file.path) || globs.some((glob) => isFolderGlob(glob, file.path)))
-      .map((file) => [file.path, file.digest, file.executable]);
-    return `sha256:${createHash('sha256').update(JSON.stringify(picked)).digest('hex')}`;
+    const picked = step.code === null ? namedBy(step.run, tree) : globbed(step.code, tree);
+    const entries = picked.map((file) => [file.path, file.digest, file.executable]);
+    return `sha256:${createHash('sha256').update(JSON.stringify(entries)).digest('hex')}`;
   }
 
   private async load(digest: string): Promise<FileTree> {
@@ -80,4 +83,39 @@ export class CodeTrees {
 function isFolderGlob(glob: string, path: string): boolean {
   const folder = glob.replace(/\/+$/, '');
   return !/[*?[\]{}]/.test(folder) && path.startsWith(`${folder}/`);
+}
+
+function globbed(globs: readonly string[], tree: FileTree): FileTreeEntry[] {
+  const matches = picomatch([...globs], { dot: true });
+  return tree.files.filter(
+    (file) => matches(file.path) || globs.some((glob) => isFolderGlob(glob, file.path)),
+  );
+}
+
+/** Words of a command that could be paths: split at blanks, quotes, shell operators and `=`. */
+const WORD_SEPARATORS = /[\s;|&<>()'"`=,]+/;
+
+function namedBy(run: string, tree: FileTree): FileTreeEntry[] {
+  const byPath = new Map(tree.files.map((file) => [file.path, file]));
+  const named = new Set<string>();
+  const withoutTemplates = run.replace(/\{\{[^}]*\}\}/g, ' ');
+  for (const word of withoutTemplates.split(WORD_SEPARATORS)) {
+    const path = word.replace(/^(\.\/)+/, '');
+    if (byPath.has(path)) named.add(path);
+  }
+  const neighbours = new Set<string>();
+  for (const path of named) {
+    const slash = path.lastIndexOf('/');
+    const folder = slash < 0 ? '' : path.slice(0, slash + 1);
+    const dot = path.lastIndexOf('.');
+    if (dot <= slash + 1) continue;
+    neighbours.add(`${folder}\u0000${path.slice(dot)}`);
+  }
+  return tree.files.filter((file) => {
+    if (named.has(file.path)) return true;
+    const slash = file.path.lastIndexOf('/');
+    const folder = slash < 0 ? '' : file.path.slice(0, slash + 1);
+    const dot = file.path.lastIndexOf('.');
+    return dot > slash + 1 && neighbours.has(`${folder}\u0000${file.path.slice(dot)}`);
+  });
 }

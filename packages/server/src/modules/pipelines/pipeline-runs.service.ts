@@ -183,14 +183,25 @@ export class PipelineRunsService {
     return { run, steps };
   }
 
+  /** The run with its step runs in pipeline order (a step after those it needs; items by index). */
   async get(rawId: unknown): Promise<RunView> {
     const run = await this.load(rawId, 'read', 'pipelines.get');
-    return { run, steps: await this.deps.store.listSteps(run.pipelineRunId) };
+    const position = new Map(run.spec.steps.map((step, i) => [step.name, i]));
+    const steps = (await this.deps.store.listSteps(run.pipelineRunId)).sort(
+      (a, b) =>
+        (position.get(a.stepName) ?? 0) - (position.get(b.stepName) ?? 0) || a.itemIndex - b.itemIndex,
+    );
+    return { run, steps };
   }
 
   /** The run alone (no steps): cheap enough to poll. */
   async getRun(rawId: unknown): Promise<PipelineRunRecord> {
     return this.load(rawId, 'read', 'pipelines.get');
+  }
+
+  /** Step rows per status of a run the caller has already loaded. */
+  async counts(run: PipelineRunRecord): Promise<Record<string, number>> {
+    return (await this.deps.store.countSteps([run.pipelineRunId])).get(run.pipelineRunId) ?? {};
   }
 
   async steps(run: PipelineRunRecord): Promise<StepRunRecord[]> {

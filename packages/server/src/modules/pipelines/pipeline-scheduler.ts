@@ -70,7 +70,7 @@ export class PipelineScheduler {
   constructor(private readonly deps: PipelineSchedulerDeps) {}
 
   private get leaseMs(): number {
-    return this.deps.leaseMs ?? 30_000;
+    return this.deps.leaseMs ?? 15_000;
   }
 
   useExecutor(executor: StepExecutor): void {
@@ -357,7 +357,7 @@ export class PipelineScheduler {
     const step = group.spec;
     const resolved = resolveStepInputs(run, step, state.groups);
     const item = row.itemIndex < 0 ? null : { index: row.itemIndex, value: row.item };
-    const codeDigest = await this.deps.codeTrees.stepCodeDigest(run.codeDigest, step.code);
+    const codeDigest = await this.deps.codeTrees.stepCodeDigest(run.codeDigest, step);
     const cacheKey = cacheKeyOf({ step, codeDigest, inputs: resolved.inputs, params: resolved.params, item });
     let reason: string;
     if (!run.useCache) reason = 'ran: the run was started with --no-cache';
@@ -379,6 +379,8 @@ export class PipelineScheduler {
           },
           expect: ['pending'],
         });
+        // Steps after it may be ready now: look again at once, not at the next poll.
+        this.again = true;
         return undefined;
       }
       reason =

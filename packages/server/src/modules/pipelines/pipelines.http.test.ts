@@ -256,7 +256,7 @@ describeEachDatabase('pipelines: running, caching, failing and resuming', ({ dat
     };
     const run = await waitEnded(t.app, (await startRun(t.app, { definition })).body.run.id);
     expect(run.status, JSON.stringify(run)).toBe('succeeded');
-    expect(run.steps.map((s: any) => s.name)).toEqual(['join', 'square[0]', 'square[1]', 'square[2]']);
+    expect(run.steps.map((s: any) => s.name)).toEqual(['square[0]', 'square[1]', 'square[2]', 'join']);
     expect((await outputText(t.app, { run: run.id, step: 'join', output: 'list' })).text).toBe(
       '16\n25\n36\n',
     );

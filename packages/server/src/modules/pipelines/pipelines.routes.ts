@@ -142,7 +142,10 @@ export const pipelineRoutes: FastifyPluginAsync<PipelineRoutesOptions> = async (
         response: { 200: Type.Object({ run: PipelineRunJson }), ...errors },
       },
     },
-    async (request) => ({ run: pipelineRunJson(await runs.cancel(request.params.run)) }),
+    async (request) => {
+      const run = await runs.cancel(request.params.run);
+      return { run: pipelineRunJson(run, await runs.counts(run)) };
+    },
   );
 
   app.post(
