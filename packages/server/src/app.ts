@@ -307,6 +307,8 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
   const app = Fastify({
     logger: overrides.logger ?? (config.logLevel === 'silent' ? false : { level: config.logLevel }),
     bodyLimit: config.bodyLimitBytes,
+    // Dataset names may be 256 characters (Fastify's default is 100).
+    maxParamLength: 512,
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();

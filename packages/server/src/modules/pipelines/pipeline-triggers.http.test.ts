@@ -138,6 +138,31 @@ describeEachDatabase(
       expect(out.body.trim()).toBe('2');
     });
 
+    it('fires only for versions added after a dataset trigger is resumed, not for those added while paused', async () => {
+      const dataset = unique('paused');
+      await api('POST', '/datasets', { name: dataset });
+      await addVersion(dataset, 1);
+      const name = unique('on-paused');
+      await api('POST', '/pipeline-triggers', {
+        name,
+        definition: JSON.parse(JSON.stringify(definition(unique('p'))).replace('DATA', dataset)),
+        dataset: { name: dataset },
+      });
+      await api('PATCH', `/pipeline-triggers/${name}`, { enabled: false });
+      await addVersion(dataset, 2);
+      expect(await tick()).toEqual([]);
+      await api('PATCH', `/pipeline-triggers/${name}`, { enabled: true });
+      expect(await tick()).toEqual([]);
+      await addVersion(dataset, 3);
+      expect(await tick()).toHaveLength(1);
+    });
+
+    it('handles dataset names of up to 256 characters in routes', async () => {
+      const long = `d${'x'.repeat(200)}`;
+      expect((await api('POST', '/datasets', { name: long })).status).toBe(200);
+      expect((await api('GET', `/datasets/${long}`)).status).toBe(200);
+    });
+
     it('starts a run on demand with fire', async () => {
       const name = unique('manual');
       await api('POST', '/pipeline-triggers', {
@@ -189,6 +214,11 @@ describeEachDatabase(
           'a bad definition',
           { name: 'g', definition: { name: 'x' }, schedule: { cron: '* * * * *' } },
           /problems/,
+        ],
+        [
+          'an alias that is a version number',
+          { name: 'h', definition: ok(), dataset: { name: 'd', alias: '1' } },
+          /alias/,
         ],
       ])('refuses %s', async (_label, body, message) => {
         const answer = await api('POST', '/pipeline-triggers', body);

@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { CairnError, isCairnError, PIPELINE_TITLE_PATTERN } from '@cairn/contract';
+import {
+  CairnError,
+  DATASET_ALIAS_PATTERN,
+  DATASET_NAME_PATTERN,
+  isCairnError,
+  PIPELINE_TITLE_PATTERN,
+} from '@cairn/contract';
 import type { Clock } from '../../kernel/clock.js';
 import type { Transactor } from '../../kernel/transactor.js';
 import { currentCaller, runAsCaller, SYSTEM_CALLER, type AccessControl } from '../governance/index.js';
@@ -25,7 +31,8 @@ export interface CreateTriggerInput extends StartInput {
   dataset?: unknown;
 }
 
-const DATASET = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const DATASET = new RegExp(DATASET_NAME_PATTERN);
+const ALIAS = new RegExp(DATASET_ALIAS_PATTERN);
 const invalid = (message: string, field: string): CairnError =>
   new CairnError('INVALID_ARGUMENT', message, { field });
 
@@ -85,7 +92,7 @@ export class PipelineTriggersService {
       if (typeof raw.name !== 'string' || !DATASET.test(raw.name))
         throw invalid('dataset.name must name a dataset', 'dataset.name');
       const alias = raw.alias === undefined || raw.alias === null || raw.alias === '' ? null : raw.alias;
-      if (alias !== null && (typeof alias !== 'string' || !DATASET.test(alias) || alias === 'latest')) {
+      if (alias !== null && (typeof alias !== 'string' || !ALIAS.test(alias) || alias === 'latest')) {
         throw invalid(
           'dataset.alias must be an alias of the dataset (leave it out to fire on every new version)',
           'dataset.alias',
@@ -134,13 +141,23 @@ export class PipelineTriggersService {
     if (typeof input.enabled !== 'boolean') throw invalid('enabled must be true or false', 'enabled');
     const trigger = await this.load(input, 'write', 'pipelines.triggers.update');
     const now = this.deps.clock.now();
-    // A schedule resumed fires at its next time from now, not for the times it was paused.
+    // Resumed, a trigger fires for what comes next, not for what happened while it was paused: a
+    // schedule at its next time from now, a dataset trigger on the version after the current one.
+    const resuming = input.enabled && !trigger.enabled;
     const nextAt =
-      trigger.kind === 'schedule' && input.enabled
+      trigger.kind === 'schedule' && resuming
         ? nextFireTime({ cron: trigger.cron as string, timezone: trigger.timezone, after: now })
         : trigger.nextAt;
+    const lastSeen =
+      trigger.kind === 'dataset' && resuming
+        ? await this.current(trigger.dataset as string, trigger.alias, { allowEmpty: true })
+        : trigger.lastSeen;
     await this.deps.transactor.run(async (stores) => {
-      await stores.pipelines.updateTrigger(trigger.triggerId, { enabled: input.enabled as boolean, nextAt });
+      await stores.pipelines.updateTrigger(trigger.triggerId, {
+        enabled: input.enabled as boolean,
+        nextAt,
+        lastSeen,
+      });
       stores.audit.record({
         action: 'pipelines.triggers.update',
         target: { kind: 'pipeline_trigger', id: trigger.triggerId },
@@ -148,7 +165,7 @@ export class PipelineTriggersService {
         details: { enabled: input.enabled },
       });
     });
-    return { ...trigger, enabled: input.enabled, nextAt };
+    return { ...trigger, enabled: input.enabled, nextAt, lastSeen };
   }
 
   async delete(input: { name: unknown; project?: unknown }): Promise<void> {
