@@ -69,6 +69,16 @@ export type {
   UploadedCode,
   WaitOptions,
 } from './pipelines.js';
+export { PipelineTriggersResource } from './pipeline-triggers.js';
+export type {
+  CodeUploader,
+  CreatePipelineTriggerInput,
+  OnDatasetOptions,
+  SchedulePipelineOptions,
+  TriggerCodeUpload,
+  TriggerPipelineOptions,
+  TriggerProjectOptions,
+} from './pipeline-triggers.js';
 export {
   checkPipeline,
   dataset,
@@ -207,6 +217,7 @@ export type {
   PipelineRunStatus,
   PipelineRunSummaryJson,
   PipelineSpec,
+  PipelineTriggerJson,
   StepOutputJson,
   StepRunJson,
   StepRunStatus,

@@ -13,6 +13,7 @@ import {
 import type { CodePackage, PackCodeOptions, SkippedEntry } from './code-package.js';
 import { transferTimeoutMs } from './models.js';
 import { checkPipeline } from './pipeline-builder.js';
+import { PipelineTriggersResource } from './pipeline-triggers.js';
 import { pathOf, readJson, type Transport } from './transport.js';
 
 export interface UploadCodeOptions extends PackCodeOptions {
@@ -187,10 +188,15 @@ async function eachLimited<T>(items: readonly T[], work: (item: T) => Promise<vo
  * ```
  */
 export class PipelinesResource {
+  /** `cairn.pipelines.triggers`: cron schedules and dataset triggers that start runs. */
+  readonly triggers: PipelineTriggersResource;
+
   constructor(
     private readonly transport: Transport,
     private readonly timeoutMs = 30_000,
-  ) {}
+  ) {
+    this.triggers = new PipelineTriggersResource(transport, this);
+  }
 
   /**
    * What `uploadCode` would send, without sending it (Node only): the files of

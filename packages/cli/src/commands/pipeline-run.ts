@@ -37,11 +37,11 @@ interface RunFlags {
   detach?: boolean;
 }
 
-type Checked =
+export type Checked =
   { ok: true; loaded: LoadedPipeline; spec: PipelineSpec } | { ok: false; problems: DefinitionProblem[] };
 
 /** Loads and validates; the problems of a definition the SDK builder refused while loading count as its own. */
-async function loadChecked(file: string): Promise<Checked> {
+export async function loadChecked(file: string): Promise<Checked> {
   let loaded: LoadedPipeline;
   try {
     loaded = await loadPipelineFile(file);
@@ -57,7 +57,7 @@ async function loadChecked(file: string): Promise<Checked> {
 const problemCount = (n: number): string => (n === 1 ? '1 problem' : `${n} problems`);
 
 /** Problems one per line on stderr, with the exit code of INVALID_ARGUMENT. */
-function reportProblems(file: string, problems: readonly DefinitionProblem[]): void {
+export function reportProblems(file: string, problems: readonly DefinitionProblem[]): void {
   const lines = formatProblems(problems)
     .split('\n')
     .map((line) => `  ${line}`)
@@ -68,7 +68,7 @@ function reportProblems(file: string, problems: readonly DefinitionProblem[]): v
   process.exitCode = EXIT_CODE_BY_CODE.INVALID_ARGUMENT;
 }
 
-function describeUpload(code: UploadedCode, dir: string): string {
+export function describeUpload(code: UploadedCode, dir: string): string {
   const lines =
     code.digest === null
       ? [`No code to upload: ${dir} holds no other files.`]

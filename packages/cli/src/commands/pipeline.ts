@@ -4,6 +4,7 @@ import { lazy } from './lazy.js';
 
 const running = () => import('./pipeline-run.js');
 const runs = () => import('./pipeline-runs.js');
+const schedules = () => import('./pipeline-schedule.js');
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
@@ -41,6 +42,7 @@ export function registerPipelineCommands(program: Command): void {
           'cairn pipeline run pipeline.yaml --param epochs=20',
           'cairn pipeline runs ls --status failed',
           'cairn pipeline output pr_1a2b3c4d train.model -o model.onnx',
+          'cairn pipeline schedule pipeline.yaml --cron "0 3 * * *" --timezone Europe/Paris',
         ),
       ),
     );
@@ -117,6 +119,8 @@ export function registerPipelineCommands(program: Command): void {
       ),
     )
     .action(lazy(async () => (await running()).outputCommand));
+
+  registerScheduleCommands(group);
 
   const runsGroup = group
     .command('runs')
@@ -199,4 +203,142 @@ export function registerPipelineCommands(program: Command): void {
     .option('--json', 'print the run as JSON')
     .addHelpText('after', after(examples('cairn pipeline runs cancel pr_1a2b3c4d')))
     .action(lazy(async () => (await runs()).cancelCommand));
+}
+
+const TRIGGERS =
+  'A schedule starts the pipeline on a five-field cron (minute hour day-of-month month day-of-week),\n' +
+  'in UTC or --timezone. A dataset trigger starts it once per new version of the dataset, or each time\n' +
+  'the alias moves (NAME@ALIAS), pinned to that version; what exists when it is saved does not fire it.\n' +
+  'The server looks every couple of seconds; each due time and each version starts one run.';
+
+const PROJECT = 'the project of the schedule (default: default)';
+
+/** `cairn pipeline schedule FILE` and `cairn pipeline schedules …`. */
+function registerScheduleCommands(group: Command): void {
+  group
+    .command('schedule')
+    .argument('<file>', 'the pipeline file')
+    .description(
+      'Save a schedule (--cron) or a dataset trigger (--on-dataset) that starts runs of a pipeline file',
+    )
+    .option('--cron <expr>', 'five fields: minute hour day-of-month month day-of-week, e.g. "0 3 * * *"')
+    .option('--timezone <zone>', 'IANA zone the cron is read in, e.g. Europe/Paris (default: UTC)')
+    .option(
+      '--on-dataset <name[@alias]>',
+      'run on each new version of the dataset, or each time its alias moves (NAME@ALIAS)',
+    )
+    .option('--name <name>', "the schedule's name (default: the pipeline's name)")
+    .option(
+      '--param <name=value>',
+      'override a parameter for every run (repeatable); VALUE is read as JSON when it parses, else as text',
+      collect,
+    )
+    .addOption(
+      new Option('--executor <name>', "who runs the steps (default: the server's)").choices(
+        PIPELINE_EXECUTORS,
+      ),
+    )
+    .option('--project <id>', 'the project the schedule and its runs belong to (default: default)')
+    .option('--json', 'print the saved schedule as JSON')
+    .addHelpText(
+      'after',
+      after(
+        FILES,
+        TRIGGERS,
+        'Exactly one of --cron and --on-dataset. The file is checked here first, as `pipeline run` does;\n' +
+          'its folder is uploaded now, so later edits need `schedule` again (rm the old one first).',
+        examples(
+          'cairn pipeline schedule train.yaml --cron "0 3 * * *" --timezone Europe/Paris',
+          'cairn pipeline schedule retrain.yaml --on-dataset churn@golden',
+          'cairn pipeline schedule report.yaml --on-dataset events --name events-report --param top=20',
+        ),
+      ),
+    )
+    .action(lazy(async () => (await schedules()).scheduleCommand));
+
+  const schedulesGroup = group
+    .command('schedules')
+    .alias('triggers')
+    .description('List, inspect, pause, resume, fire and remove pipeline schedules and dataset triggers')
+    .addHelpText(
+      'after',
+      after(
+        TRIGGERS,
+        examples(
+          'cairn pipeline schedules ls',
+          'cairn pipeline schedules pause nightly',
+          'cairn pipeline schedules fire nightly',
+        ),
+      ),
+    );
+
+  schedulesGroup
+    .command('ls')
+    .alias('list')
+    .description('List schedules: name, project, kind, when, pipeline, enabled, next time')
+    .option('--project <id>', 'only schedules of this project')
+    .option('--json', 'print an array of schedules as JSON')
+    .addHelpText(
+      'after',
+      after(examples('cairn pipeline schedules ls', 'cairn pipeline schedules ls --project risk --json')),
+    )
+    .action(lazy(async () => (await schedules()).listSchedulesCommand));
+
+  schedulesGroup
+    .command('show')
+    .argument('<name>', 'schedule name')
+    .description('Show a schedule: what it runs, when, with which parameters, and its next time')
+    .option('--project <id>', PROJECT)
+    .option('--json', 'print the schedule as JSON')
+    .addHelpText('after', after(examples('cairn pipeline schedules show nightly')))
+    .action(lazy(async () => (await schedules()).showScheduleCommand));
+
+  schedulesGroup
+    .command('pause')
+    .argument('<name>', 'schedule name')
+    .description('Stop a schedule starting runs until it is resumed (runs already started go on)')
+    .option('--project <id>', PROJECT)
+    .option('--json', 'print the schedule as JSON')
+    .addHelpText('after', after(examples('cairn pipeline schedules pause nightly')))
+    .action(lazy(async () => (await schedules()).pauseScheduleCommand));
+
+  schedulesGroup
+    .command('resume')
+    .argument('<name>', 'schedule name')
+    .description(
+      'Start a paused schedule again: a cron fires from its next time on (paused times are not made up)',
+    )
+    .option('--project <id>', PROJECT)
+    .option('--json', 'print the schedule as JSON')
+    .addHelpText('after', after(examples('cairn pipeline schedules resume nightly')))
+    .action(lazy(async () => (await schedules()).resumeScheduleCommand));
+
+  schedulesGroup
+    .command('rm')
+    .alias('delete')
+    .argument('<name>', 'schedule name')
+    .description('Delete a schedule (the runs it started are kept)')
+    .option('--project <id>', PROJECT)
+    .option('--json', 'print {"deleted":{"name","project"}}')
+    .addHelpText('after', after(examples('cairn pipeline schedules rm nightly')))
+    .action(lazy(async () => (await schedules()).removeScheduleCommand));
+
+  schedulesGroup
+    .command('fire')
+    .argument('<name>', 'schedule name')
+    .description("Start the schedule's pipeline now, as its time would, and follow the run to its end")
+    .option('--project <id>', PROJECT)
+    .option('--detach', 'print the run id and exit without waiting (with --json: the started run)')
+    .option('--json', SUMMARY_JSON)
+    .addHelpText(
+      'after',
+      after(
+        FOLLOW,
+        examples(
+          'cairn pipeline schedules fire nightly',
+          'RUN=$(cairn pipeline schedules fire nightly --detach)',
+        ),
+      ),
+    )
+    .action(lazy(async () => (await schedules()).fireScheduleCommand));
 }
