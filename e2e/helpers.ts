@@ -121,3 +121,27 @@ export async function startCairnServer(options: StartCairnServerOptions = {}): P
   await stop();
   throw new Error(`server did not start:\n${stderr}`);
 }
+
+/** Polls `check` until it gives a value; fails naming `what` (and the last error) after the timeout. */
+export async function until<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: not so after ${timeoutMs} ms ${String(last ?? '')}`);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+}
+
+/** `cairn …` and what it printed, for a failed expectation's message. */
+export const explain = (args: readonly string[], r: CairnResult): string =>
+  `cairn ${args.join(' ')} → exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;

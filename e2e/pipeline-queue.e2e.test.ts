@@ -8,7 +8,7 @@ import {
   createTestDatabaseUrl,
   type TestDatabaseUrl,
 } from '../packages/server/src/testing/test-databases.js';
-import { CLI, envWithout, startCairnServer, type CairnServer } from './helpers.js';
+import { CLI, envWithout, startCairnServer, until, type CairnServer } from './helpers.js';
 
 // The queue executor as a team runs it: `cairn server` on PostgreSQL, two
 // `cairn worker` processes taking steps from BullMQ on the machine's Redis,
@@ -22,16 +22,6 @@ interface WorkerProcess {
   name: string;
   child: ChildProcess;
   log(): string;
-}
-
-async function until<T>(check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('the queue executor: cairn workers on BullMQ, a worker killed, Redis restarted', () => {
@@ -53,10 +43,14 @@ describe('the queue executor: cairn workers on BullMQ, a worker killed, Redis re
   };
   const runOf = async (id: string): Promise<any> => (await api('GET', `/pipeline-runs/${id}`)).run;
   const ended = (id: string, timeoutMs = 90_000) =>
-    until(async () => {
-      const run = await runOf(id);
-      return ['succeeded', 'failed', 'cancelled'].includes(run.status) ? run : undefined;
-    }, timeoutMs);
+    until(
+      `run ${id} ends`,
+      async () => {
+        const run = await runOf(id);
+        return ['succeeded', 'failed', 'cancelled'].includes(run.status) ? run : undefined;
+      },
+      timeoutMs,
+    );
 
   function startWorker(name: string): Promise<WorkerProcess> {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), `cairn-${name}-`));
@@ -75,7 +69,11 @@ describe('the queue executor: cairn workers on BullMQ, a worker killed, Redis re
     });
     const worker = { name, child, log: () => log };
     workers.push(worker);
-    return until(async () => (log.includes('taking pipeline steps') ? worker : undefined), 30_000);
+    return until(
+      `worker ${name} is ready`,
+      async () => (log.includes('taking pipeline steps') ? worker : undefined),
+      30_000,
+    );
   }
 
   beforeAll(async () => {
@@ -118,11 +116,17 @@ describe('the queue executor: cairn workers on BullMQ, a worker killed, Redis re
     };
     const started = await api('POST', '/pipeline-runs', { definition, executor: 'queue' });
     const id = started.run.id as string;
-    const holder = await until(async () => workers.find((w) => w.log().includes(`started  ${id} slow`)));
+    const holder = await until('a worker takes the step', async () =>
+      workers.find((w) => w.log().includes(`started  ${id} slow`)),
+    );
     holder.child.kill('SIGKILL');
     const killedAt = Date.now();
     const other = workers.find((w) => w !== holder && w.child.exitCode === null) as WorkerProcess;
-    await until(async () => (other.log().includes(`started  ${id} slow`) ? true : undefined), 60_000);
+    await until(
+      'the other worker takes the step',
+      async () => (other.log().includes(`started  ${id} slow`) ? true : undefined),
+      60_000,
+    );
     expect(Date.now() - killedAt).toBeLessThan(60_000);
     const run = await ended(id);
     expect(run.status, JSON.stringify(run.steps)).toBe('succeeded');
@@ -163,7 +167,7 @@ describe('the queue executor: cairn workers on BullMQ, a worker killed, Redis re
     };
     const started = await api('POST', '/pipeline-runs', { definition, executor: 'queue' });
     const id = started.run.id as string;
-    await until(async () =>
+    await until('a worker starts the first step', async () =>
       workers.some((w) => w.log().includes(`started  ${id} first`)) ? true : undefined,
     );
     restartRedis();

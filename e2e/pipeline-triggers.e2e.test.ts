@@ -11,7 +11,15 @@ import {
   type TestDatabaseUrl,
   type TestDialect,
 } from '../packages/server/src/testing/test-databases.js';
-import { envWithout, runCairn, startCairnServer, type CairnResult, type CairnServer } from './helpers.js';
+import {
+  envWithout,
+  explain,
+  runCairn,
+  startCairnServer,
+  until,
+  type CairnResult,
+  type CairnServer,
+} from './helpers.js';
 
 // `cairn pipeline schedule` and `cairn pipeline schedules …` as a user types
 // them: the built CLI against `cairn server` on SQLite and on PostgreSQL. A
@@ -27,24 +35,6 @@ const ENDED = new Set(['succeeded', 'failed', 'cancelled']);
 const QUIET_MS = 5_000;
 /** Waits out what is left of QUIET_MS since `since`. */
 const quietSince = (since: number): Promise<void> => sleep(Math.max(0, since + QUIET_MS - Date.now()));
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not so after ${timeoutMs} ms ${String(last ?? '')}`);
-    await sleep(250);
-  }
-}
-
-const explain = (args: readonly string[], r: CairnResult): string =>
-  `cairn ${args.join(' ')} → exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
 const rows = (n: number): string => Array.from({ length: n }, (_, i) => `${i}\n`).join('');
 

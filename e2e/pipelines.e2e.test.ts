@@ -2,7 +2,6 @@ import { execFile } from 'node:child_process';
 import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -16,6 +15,8 @@ import {
   envWithout,
   runCairn,
   startCairnServer,
+  until,
+  explain,
   type CairnResult,
   type CairnServer,
 } from './helpers.js';
@@ -57,24 +58,6 @@ async function killMatching(pattern: string): Promise<void> {
     }
   }
 }
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not so after ${timeoutMs} ms ${String(last ?? '')}`);
-    await sleep(150);
-  }
-}
-
-const explain = (args: readonly string[], r: CairnResult): string =>
-  `cairn ${args.join(' ')} → exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
 /** `{ name: cached }` of a `--json` summary or a run's steps. */
 const cachedByName = (steps: ReadonlyArray<{ name: string; cached: boolean }>) =>

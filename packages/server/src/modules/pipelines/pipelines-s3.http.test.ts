@@ -1,11 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { treeFrameHeader } from '@cairn/contract';
-import S3rver from 's3rver';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { outputText, startRun, waitEnded } from '../../testing/pipeline-world.js';
+import { startTestS3, type TestS3 } from '../../testing/s3-server.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
 import { describeEachDatabase } from '../../testing/test-databases.js';
 
@@ -15,36 +12,19 @@ const BUCKET = 'cairn-pipelines';
 const API = '/api/v1';
 
 describeEachDatabase('pipelines with their blobs on S3-compatible storage', ({ database }) => {
-  let s3: S3rver;
-  let directory: string;
+  let s3: TestS3;
   let t: TestApp;
-  const saved = { id: process.env['AWS_ACCESS_KEY_ID'], secret: process.env['AWS_SECRET_ACCESS_KEY'] };
 
   beforeAll(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'cairn-s3-pipelines-'));
-    s3 = new S3rver({
-      port: 0,
-      address: '127.0.0.1',
-      silent: true,
-      directory,
-      configureBuckets: [{ name: BUCKET }],
-    });
-    const { port } = await s3.run();
-    process.env['AWS_ACCESS_KEY_ID'] = 'S3RVER';
-    process.env['AWS_SECRET_ACCESS_KEY'] = 'S3RVER';
+    s3 = await startTestS3(BUCKET);
     t = await createTestApp(database(), {
-      env: { CAIRN_BLOB_URL: `s3://${BUCKET}/cairn`, CAIRN_S3_ENDPOINT: `http://127.0.0.1:${port}` },
+      env: { CAIRN_BLOB_URL: `s3://${BUCKET}/cairn`, CAIRN_S3_ENDPOINT: s3.endpoint },
     });
   });
 
   afterAll(async () => {
     await t?.close();
     await s3?.close();
-    await rm(directory, { recursive: true, force: true });
-    if (saved.id === undefined) delete process.env['AWS_ACCESS_KEY_ID'];
-    else process.env['AWS_ACCESS_KEY_ID'] = saved.id;
-    if (saved.secret === undefined) delete process.env['AWS_SECRET_ACCESS_KEY'];
-    else process.env['AWS_SECRET_ACCESS_KEY'] = saved.secret;
   });
 
   it('runs code from an uploaded package, passes a folder output on, and serves outputs and logs from S3', async () => {
