@@ -57,6 +57,7 @@ export class PipelineScheduler {
   private readonly endedListeners = new Set<(run: PipelineRunRecord) => void>();
   private pumping: Promise<void> | undefined;
   private polling: Promise<void> | undefined;
+  private readonly background = new Set<Promise<void>>();
   private again = false;
   private poller: NodeJS.Timeout | undefined;
   private wakeTimer: { at: number; timer: NodeJS.Timeout } | undefined;
@@ -112,6 +113,7 @@ export class PipelineScheduler {
     // A poll in flight could take a run after the release below: let it land first.
     await this.polling;
     await this.pumping;
+    await Promise.allSettled([...this.background]);
     const held = [...this.active.keys()];
     this.active.clear();
     if (held.length > 0) await this.deps.store.releaseRuns(this.owner, held).catch(() => undefined);
@@ -301,10 +303,24 @@ export class PipelineScheduler {
     state?.patch(row.stepRunId, patch);
     if (row.runId !== null) {
       const runId = row.runId;
-      await this.asCallerOf(run, () => this.deps.tracking.finishAttempt(runId, result)).catch(
-        (error: unknown) => this.deps.onError(error, `logging step ${stepRunLabel(row)}'s run failed`),
-      );
+      // Written beside the next steps, not before them; the run ends only once it is done.
+      const logging = this.asCallerOf(run, () => this.deps.tracking.finishAttempt(runId, result));
+      this.inBackground(state, logging, `logging step ${stepRunLabel(row)}'s run failed`);
+      if (state === undefined) await logging.catch(() => undefined);
     }
+  }
+
+  /** Follows tracking writes that need not hold the scheduler up; a run ends only after its own. */
+  private inBackground(state: RunState | undefined, work: Promise<void>, failure: string): void {
+    const tracked: Promise<void> = work
+      .catch((error: unknown) => this.deps.onError(error, failure))
+      .finally(() => {
+        state?.background.delete(tracked);
+        this.background.delete(tracked);
+        if (state !== undefined && state.background.size === 0 && state.finished) this.pump();
+      });
+    state?.background.add(tracked);
+    this.background.add(tracked);
   }
 
   private async advance(state: RunState): Promise<void> {
@@ -332,7 +348,7 @@ export class PipelineScheduler {
       await this.startAttempt(state, { group, row, prepared });
     }
     if (plan.nextWakeAt !== null) this.wakeAt(plan.nextWakeAt);
-    if (state.finished) await this.endRun(state);
+    if (state.finished && state.background.size === 0) await this.endRun(state);
   }
 
   private hasSlot(state: RunState): boolean {
@@ -402,7 +418,7 @@ export class PipelineScheduler {
     const executor = this.executors.get(run.executor) as StepExecutor;
     const attempt = row.attempt + 1;
     const label = stepRunLabel(row);
-    const runId = await this.asCallerOf(run, () =>
+    const { runId, settled } = await this.asCallerOf(run, () =>
       this.deps.tracking.startAttempt({
         experimentId: run.experimentId,
         pipelineName: run.pipelineName,
@@ -416,6 +432,7 @@ export class PipelineScheduler {
         sources: prepared.sources,
       }),
     );
+    this.inBackground(state, settled, `describing step ${label}'s run failed`);
     const now = this.deps.clock.now();
     const moved = await this.setStep(state, {
       row,

@@ -50,6 +50,8 @@ export class RunState {
   private readonly byId = new Map<string, StepRunRecord>();
   /** Attempts handed to the executor and not yet heard back from. */
   readonly inFlight = new Set<string>();
+  /** Tracking writes still under way (parameters, logs, final statuses): the run ends after them. */
+  readonly background = new Set<Promise<void>>();
 
   constructor(
     public record: PipelineRunRecord,

@@ -67,7 +67,11 @@ export class StepTracking {
     return id;
   }
 
-  async startAttempt(start: AttemptStart): Promise<string> {
+  /**
+   * Creates the attempt's tracking run and returns its id at once; its parameters and lineage
+   * edges are written by `settled`, which the step need not wait for.
+   */
+  async startAttempt(start: AttemptStart): Promise<{ runId: string; settled: Promise<void> }> {
     const tags = [
       { key: STEP_RUN_TAGS.pipeline, value: start.pipelineName },
       { key: STEP_RUN_TAGS.pipelineRun, value: start.pipelineRunId },
@@ -82,6 +86,10 @@ export class StepTracking {
       tags,
     });
     const runId = run.info.runId;
+    return { runId, settled: this.describeAttempt(runId, start) };
+  }
+
+  private async describeAttempt(runId: string, start: AttemptStart): Promise<void> {
     const params = Object.entries(start.params).map(([key, value]) => ({ key, value: paramText(value) }));
     for (let i = 0; i < params.length; i += TRACKING_LIMITS.batchParams) {
       await this.deps.tracking.logBatch(runId, { params: params.slice(i, i + TRACKING_LIMITS.batchParams) });
@@ -108,7 +116,6 @@ export class StepTracking {
       })),
     ];
     await this.deps.transactor.run((stores) => recordEdges(stores, edges));
-    return runId;
   }
 
   /** Logs what the attempt left behind and ends its run. */
