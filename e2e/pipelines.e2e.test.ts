@@ -464,6 +464,10 @@ for (const dialect of DIALECTS) {
           /Wrote 3 files/,
         );
         expect(readFileSync(path.join(items, '00002'), 'utf8')).toBe('16\n');
+        // A path ending in / names a folder, made if missing, as cp does.
+        const fresh = path.join(out, 'fresh');
+        await ok(['pipeline', 'output', run.run, 'square[1].sq', '-o', `${fresh}/`], dir);
+        expect(readFileSync(path.join(fresh, 'sq'), 'utf8')).toBe('9\n');
 
         const more = await json(['pipeline', 'run', 'fan.yaml', '--param', 'items=[2,3,4,5]', '--json'], dir);
         expect(more.status).toBe('succeeded');

@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline as pipeStreams } from 'node:stream/promises';
@@ -248,8 +248,13 @@ export async function outputCommand(
   const cairn = clientFor(command);
   let target = path.resolve(flags.output);
   const recorded = recordedOutput(await cairn.pipelines.get(run), ref);
-  // Like cp: a file output given an existing folder goes inside it, under the output's name.
-  if (recorded.type === 'file' && (await isFolder(target))) target = path.join(target, ref.output);
+  // Like cp: a file output given a folder (one that exists, or a path ending in /) goes inside it,
+  // under the output's name.
+  const namesFolder = /[/\\]$/.test(flags.output) || (await isFolder(target));
+  if (recorded.type === 'file' && namesFolder) {
+    await mkdir(target, { recursive: true });
+    target = path.join(target, ref.output);
+  }
   const written = await cairn.pipelines.downloadOutput(run, ref, target);
   const relative = path.relative(process.cwd(), written.path);
   const shown = relative === '' ? '.' : relative.startsWith('..') ? written.path : relative;
