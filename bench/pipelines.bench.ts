@@ -295,9 +295,8 @@ async function medianRound<T extends Record<string, number>>(
 /**
  * Polls of the run's detail while the chain runs. Not finer: the detail is
  * rebuilt for every poll, and at 5 ms the poller itself costs the server
- * ~15 ms (SQLite) to ~30 ms (PostgreSQL) per step of a 30-step chain on this
- * machine (printed as a figure of its own); the wall time is taken from the
- * run's own `endedAt` anyway.
+ * ~10–20 ms per step of a 30-step chain on this machine (printed as a figure
+ * of its own); the wall time is taken from the run's own `endedAt` anyway.
  */
 const CHAIN_POLL_MS = 250;
 
