@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { DuckDbTableAnalytics } from './adapters/analytics/duckdb-table-analytics.js';
@@ -78,6 +77,7 @@ import { inferenceRoutes } from './modules/serving/inference.routes.js';
 import {
   DeploymentDescriber,
   type DeploymentsService,
+  type InferenceService,
   type PredictionsService,
 } from './modules/serving/index.js';
 import { registerMetricsRoute } from './http/metrics.routes.js';
@@ -89,6 +89,8 @@ import {
   type PipelineRunsService,
   type PipelineTriggersService,
 } from './modules/pipelines/index.js';
+import { inferenceFastPath, serverWithFastPath } from './http/inference-fast-path.js';
+import { requestIdOf } from './http/request-id.js';
 
 export interface AppOverrides {
   clock?: Clock;
@@ -127,6 +129,7 @@ export interface Services {
   audit: AuditService;
   deployments: DeploymentsService;
   predictions: PredictionsService;
+  inference: InferenceService;
   pipelineRuns: PipelineRunsService;
   pipelineFiles: PipelineFilesService;
   pipelineTriggers: PipelineTriggersService;
@@ -144,8 +147,6 @@ declare module 'fastify' {
     };
   }
 }
-
-const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * The only place adapters are created: config in, a ready Fastify app out
@@ -304,15 +305,21 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
     onError: (error, message) => app.log.error({ err: error }, message),
   });
   lineage.registerDescriber('pipeline_run', new PipelineRunDescriber(stores.pipelines));
+  let closing = false;
+  const fastPath = inferenceFastPath({
+    inference: serving.inference,
+    maxBodyBytes: config.bodyLimitBytes,
+    authEnabled: config.auth.enabled,
+    closing: () => closing,
+    onInternalError: (error, requestId) => app.log.error({ err: error, requestId }, 'request failed'),
+  });
   const app = Fastify({
+    serverFactory: serverWithFastPath(fastPath),
     logger: overrides.logger ?? (config.logLevel === 'silent' ? false : { level: config.logLevel }),
     bodyLimit: config.bodyLimitBytes,
     // Dataset names may be 256 characters (Fastify's default is 100).
     maxParamLength: 512,
-    genReqId: (request) => {
-      const given = request.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
-    },
+    genReqId: (request) => requestIdOf(request.headers),
     logController: new LogController({
       disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace',
     }),
@@ -348,6 +355,7 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
     audit,
     deployments: serving.deployments,
     predictions: serving.predictions,
+    inference: serving.inference,
     pipelineRuns: pipelines.runs,
     pipelineFiles: pipelines.files,
     pipelineTriggers: pipelines.triggers,
@@ -359,6 +367,9 @@ export async function buildApp(config: CairnConfig, overrides: AppOverrides = {}
   app.decorate('cairn', { config, services, database, blobs, routes });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  app.addHook('preClose', async () => {
+    closing = true;
   });
   app.addHook('onClose', async () => {
     if (ownsDatabase) await database.close();

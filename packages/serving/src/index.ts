@@ -11,6 +11,7 @@ export type {
 export { RuntimeRegistry, defaultRuntimes } from './runtime-registry.js';
 export type { RuntimeLoader } from './runtime-registry.js';
 export { tensorFromJson, tensorToJson } from './tensors/tensor-json.js';
+export { tensorJsonText } from './protocol/json-text.js';
 export type { TensorJson } from './tensors/tensor-json.js';
 export { floatToHalf, halfToFloat } from './tensors/float16.js';
 export { viewData } from './tensors/datatype-arrays.js';

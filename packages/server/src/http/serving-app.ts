@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { InferenceService, PredictionsService, ServingEngine } from '../modules/serving/index.js';
 import { inferenceRoutes } from '../modules/serving/inference.routes.js';
 import { registerAuth, type AuthOptions } from './auth.js';
 import { registerErrorHandler, sendError } from './error-handler.js';
 import { registerMetricsRoute, type MetricsSource } from './metrics.routes.js';
+import { inferenceFastPath, serverWithFastPath } from './inference-fast-path.js';
+import { requestIdOf } from './request-id.js';
 
 export interface ServingAppOptions {
   inference: InferenceService;
@@ -21,21 +22,26 @@ export interface ServingAppOptions {
   onClose?: () => Promise<void>;
 }
 
-const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
-
 /**
  * A lean HTTP app with the data plane only — v2, predict, feedback, health
  * and metrics — for a deployment's own port and for `cairn serve`
  * processes. Same auth and error shapes as the API server.
  */
 export async function buildServingApp(options: ServingAppOptions): Promise<FastifyInstance> {
+  let closing = false;
+  const fastPath = inferenceFastPath({
+    inference: options.inference,
+    ...(options.only === undefined ? {} : { only: options.only }),
+    maxBodyBytes: options.maxBodyBytes,
+    authEnabled: options.auth.authEnabled,
+    closing: () => closing,
+    onInternalError: (error, requestId) => app.log.error({ err: error, requestId }, 'request failed'),
+  });
   const app = Fastify({
+    serverFactory: serverWithFastPath(fastPath),
     logger: options.logLevel === 'silent' ? false : { level: options.logLevel },
     bodyLimit: options.maxBodyBytes,
-    genReqId: (request) => {
-      const given = request.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
-    },
+    genReqId: (request) => requestIdOf(request.headers),
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
     frameworkErrors: (error, request, reply) => {
@@ -60,6 +66,9 @@ export async function buildServingApp(options: ServingAppOptions): Promise<Fasti
     maxBodyBytes: options.maxBodyBytes,
     serverVersion: options.serverVersion,
     ...(options.only === undefined ? {} : { only: options.only }),
+  });
+  app.addHook('preClose', async () => {
+    closing = true;
   });
   const { onClose } = options;
   if (onClose !== undefined) app.addHook('onClose', onClose);

@@ -1,5 +1,6 @@
 import { halfToFloat } from '../tensors/float16.js';
 import { elementCount, type Tensor } from '../tensors/tensor.js';
+import { tensorToJson } from '../tensors/tensor-json.js';
 
 /**
  * JSON text straight from typed arrays, for responses on the hot path:
@@ -116,4 +117,16 @@ export function nestedText(tensor: Tensor, at: { start: number; shape: readonly 
     }
   }
   return text;
+}
+
+/**
+ * Exactly the text of `JSON.stringify(tensorToJson(tensor))`, written straight
+ * from the typed array for FP32 and FP64 (the prediction log writes one or
+ * more per logged request; the intermediate array of boxed numbers cost
+ * more than the insert). Other datatypes take the general conversion.
+ */
+export function tensorJsonText(tensor: Tensor): string {
+  if (tensor.datatype !== 'FP32' && tensor.datatype !== 'FP64') return JSON.stringify(tensorToJson(tensor));
+  const data = tensor.data as Float32Array | Float64Array;
+  return `{"name":${JSON.stringify(tensor.name)},"datatype":"${tensor.datatype}","shape":${JSON.stringify(tensor.shape)},"data":[${floatsText(data)}]}`;
 }

@@ -35,3 +35,5 @@ export { SERVABLE_FORMATS, DEFAULT_SETTINGS } from './deployment-spec.js';
 export { DeploymentDescriber } from './deployment-describer.js';
 export { inlinePredictionSink, predictionRecordOf } from './prediction-sink.js';
 export type { PredictionDraft, PredictionSink } from './prediction-sink.js';
+export { answerInfer, answerPredict, ROUTE_KEY_HEADER } from './inference-answers.js';
+export type { InferenceRequest } from './inference-answers.js';

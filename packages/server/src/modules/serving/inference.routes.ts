@@ -1,13 +1,8 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { CairnError } from '@cairn/contract';
-import {
-  encodeInferResponse,
-  encodePredictResponse,
-  modelMetadataJson,
-  parseInferRequest,
-  parsePredictRequest,
-} from '@cairn/serving';
+import { modelMetadataJson } from '@cairn/serving';
 import type { ActiveDeployment } from './active-deployment.js';
+import { answerInfer, answerPredict, ROUTE_KEY_HEADER } from './inference-answers.js';
 import type { InferenceService } from './inference.service.js';
 import type { PredictionsService } from './predictions.service.js';
 import type { ServingEngine } from './serving-engine.js';
@@ -22,9 +17,6 @@ export interface InferenceRoutesOptions {
   maxBodyBytes: number;
   serverVersion: string;
 }
-
-/** The header carrying a sticky routing key: requests with the same key keep the same route. */
-export const ROUTE_KEY_HEADER = 'x-cairn-route-key';
 
 type Named = { Params: { name: string; version?: string } };
 
@@ -108,28 +100,14 @@ export const inferenceRoutes: FastifyPluginAsync<InferenceRoutesOptions> = async
   const infer = async (request: FastifyRequest<Named>, reply: FastifyReply) => {
     const { name, version } = request.params;
     checkOnly(name);
-    let id: string | undefined;
-    const answer = await inference.infer({
+    const text = await answerInfer(inference, {
       name,
       version,
       key: routeKey(request),
-      protocol: 'v2',
       requestId: request.id,
-      parse: (model) => {
-        const parsed = parseInferRequest(request.body, { name, metadata: model });
-        id = parsed.id;
-        return { inputs: parsed.inputs, outputs: parsed.outputs };
-      },
+      body: request.body,
     });
-    return sendJson(
-      reply,
-      encodeInferResponse({
-        modelName: name,
-        modelVersion: String(answer.route.version),
-        ...(id === undefined ? {} : { id }),
-        outputs: answer.outputs,
-      }),
-    );
+    return sendJson(reply, text);
   };
   app.post<Named>('/v2/models/:name/infer', { ...hide, bodyLimit }, infer);
   app.post<Named>('/v2/models/:name/versions/:version/infer', { ...hide, bodyLimit }, infer);
@@ -137,26 +115,13 @@ export const inferenceRoutes: FastifyPluginAsync<InferenceRoutesOptions> = async
   app.post<Named>('/deployments/:name/predict', { ...hide, bodyLimit }, async (request, reply) => {
     const { name } = request.params;
     checkOnly(name);
-    let rows = 0;
-    const answer = await inference.infer({
+    const text = await answerPredict(inference, {
       name,
       key: routeKey(request),
-      protocol: 'predict',
       requestId: request.id,
-      parse: (model) => {
-        const parsed = parsePredictRequest(request.body, { name, metadata: model });
-        rows = parsed.rows;
-        return { inputs: parsed.inputs };
-      },
+      body: request.body,
     });
-    return sendJson(
-      reply,
-      encodePredictResponse({
-        outputs: answer.outputs,
-        rows,
-        extra: { requestId: request.id, model: answer.route.model, version: answer.route.version },
-      }),
-    );
+    return sendJson(reply, text);
   });
 
   app.post<Named>('/deployments/:name/feedback', hide, async (request) => {

@@ -5,10 +5,11 @@
  * write. Messages: `{ id, batch }` (packed) in, `{ id, error? }` out.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { predictionRecordOf } from '../../../modules/serving/index.js';
 import { openDatabase } from '../database.js';
-import { createSqlStores } from '../sql-stores.js';
+
 import { unpackDrafts, type PackedBatch } from './prediction-batch-codec.js';
+import { predictionRowOfDraft } from './serving-row-mappers.js';
+import { SqlDeploymentStore } from './sql-deployment-store.js';
 
 interface Batch {
   id: number;
@@ -17,7 +18,7 @@ interface Batch {
 
 const { dbUrl } = workerData as { dbUrl: string };
 const database = openDatabase(dbUrl);
-const store = createSqlStores(database.db, database.helpers).deployments;
+const store = new SqlDeploymentStore(database.db, database.helpers);
 const port = parentPort!;
 
 port.on('message', (message: Batch | 'close') => {
@@ -25,7 +26,7 @@ port.on('message', (message: Batch | 'close') => {
     void database.close().finally(() => port.close());
     return;
   }
-  store.insertPredictions(unpackDrafts(message.batch).map(predictionRecordOf)).then(
+  store.insertPredictionRows(unpackDrafts(message.batch).map(predictionRowOfDraft)).then(
     () => port.postMessage({ id: message.id }),
     (error: unknown) => port.postMessage({ id: message.id, error: (error as Error).message }),
   );

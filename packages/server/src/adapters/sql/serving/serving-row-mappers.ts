@@ -1,4 +1,5 @@
 import { CairnError } from '@cairn/contract';
+import { tensorJsonText } from '@cairn/serving';
 // Entities and the port straight from their files: the module's index would load its services too.
 import type {
   DeploymentRecord,
@@ -12,6 +13,7 @@ import type {
   ShadowRoute,
 } from '../../../modules/serving/entities.js';
 import type { PredictionWithFeedback } from '../../../modules/serving/deployments.store.js';
+import type { PredictionDraft } from '../../../modules/serving/prediction-sink.js';
 import type {
   DeploymentRevisionsTable,
   DeploymentsTable,
@@ -82,6 +84,31 @@ export function toRevision(row: DeploymentRevisionsTable): DeploymentRevisionRec
     reason: row.reason,
     createdAt: Number(row.created_ms),
     createdBy: row.created_by,
+  };
+}
+
+/**
+ * The row of a draft as `toPredictionRow(predictionRecordOf(draft))` writes it, with the tensors' JSON
+ * written straight from their typed arrays: the log writer's per-row path.
+ */
+export function predictionRowOfDraft(draft: PredictionDraft): PredictionsTable {
+  const { inputs, outputs } = draft;
+  return {
+    request_id: draft.requestId,
+    kind: draft.kind,
+    deployment_id: draft.deploymentId,
+    revision: draft.revision,
+    model: draft.model,
+    version: draft.version,
+    protocol: draft.protocol,
+    created_ms: draft.createdAt,
+    latency_ms: draft.latencyMs,
+    status: draft.status,
+    error: draft.error,
+    inputs: inputs === null ? null : `[${inputs.map(tensorJsonText).join(',')}]`,
+    outputs: `[${outputs.map(tensorJsonText).join(',')}]`,
+    agreed: draft.agreed === null ? null : draft.agreed ? 1 : 0,
+    mean_abs_diff: draft.meanAbsDiff,
   };
 }
 

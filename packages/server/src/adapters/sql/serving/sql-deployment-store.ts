@@ -16,7 +16,7 @@ import type {
 } from '../../../modules/serving/deployments.store.js';
 import { translateDbError, type SqlHelpers } from '../database.js';
 import { dialectTraits } from '../datasets/dataset-row-mappers.js';
-import type { Database } from '../schema.js';
+import type { Database, PredictionsTable } from '../schema.js';
 import { chunk } from '../tracking/row-mappers.js';
 import {
   flattenFeedbackRow,
@@ -204,17 +204,22 @@ export class SqlDeploymentStore implements DeploymentStore {
    * between that check and the insert still fails it, with NOT_FOUND.)
    */
   async insertPredictions(records: readonly PredictionRecord[]): Promise<void> {
-    if (records.length === 0) return;
+    await this.insertPredictionRows(records.map(toPredictionRow));
+  }
+
+  /** Rows already converted (the log writer builds them straight from drafts). */
+  async insertPredictionRows(rows: readonly PredictionsTable[]): Promise<void> {
+    if (rows.length === 0) return;
     try {
-      const ids = [...new Set(records.map((r) => r.deploymentId))];
+      const ids = [...new Set(rows.map((r) => r.deployment_id))];
       const existing = await this.db
         .selectFrom('deployments')
         .select('deployment_id')
         .where(this.helpers.anyOf('deployment_id', ids))
         .execute();
       const live = new Set(existing.map((r) => r.deployment_id));
-      const rows = records.filter((r) => live.has(r.deploymentId)).map(toPredictionRow);
-      for (const part of chunk(rows, this.predictionRowsPerInsert)) {
+      const kept = rows.filter((r) => live.has(r.deployment_id));
+      for (const part of chunk(kept, this.predictionRowsPerInsert)) {
         // The statement text depends only on the row count: compile it once per count.
         await this.helpers.shapes.execute(
           this.db,
