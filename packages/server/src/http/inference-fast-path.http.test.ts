@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { mlpModel } from '../testing/onnx-builder.js';
-import { registerVersion, waitServed } from '../testing/serving-world.js';
+import { arbitraryInferBody, registerVersion, waitServed } from '../testing/serving-world.js';
 import { describeEachDatabase } from '../testing/test-databases.js';
 import { call, createTestApp, type TestApp } from '../testing/test-app.js';
 import { inferenceFastPath } from './inference-fast-path.js';
@@ -204,16 +204,7 @@ describeEachDatabase('the inference fast path', ({ database }) => {
   });
 
   it('gives any body the same answer as the Fastify route (property)', async () => {
-    const tensor = fc.record({
-      name: fc.oneof(fc.constant('input'), fc.string()),
-      datatype: fc.oneof(fc.constantFrom('FP32', 'FP64', 'INT64', 'BOOL', 'BYTES'), fc.string()),
-      shape: fc.oneof(fc.constant([1, 20]), fc.array(fc.integer({ min: -2, max: 30 }), { maxLength: 4 })),
-      data: fc.oneof(fc.constant(ROW), fc.array(fc.jsonValue(), { maxLength: 30 })),
-    });
-    const body = fc.oneof(
-      fc.jsonValue(),
-      fc.record({ inputs: fc.array(tensor, { maxLength: 3 }), id: fc.jsonValue() }),
-    );
+    const body = arbitraryInferBody(ROW);
     await fc.assert(
       fc.asyncProperty(
         body,

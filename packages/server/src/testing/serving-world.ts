@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import fc from 'fast-check';
 import { expect } from 'vitest';
 import { call } from './test-app.js';
 
@@ -70,4 +71,22 @@ export async function waitFailed(app: FastifyInstance, name: string): Promise<an
     const res = await call(app, 'GET', `${API}/deployments/${enc(name)}`);
     return res.body?.deployment?.status.state === 'failed' ? res.body.deployment : undefined;
   });
+}
+
+/**
+ * Any JSON, or v2-shaped bodies whose tensors are right or wrong in every
+ * field (for a model with one `input` of [-1, 20]): what the data plane must
+ * answer with a 200 or a 400, never a 5xx.
+ */
+export function arbitraryInferBody(row: readonly number[]): fc.Arbitrary<unknown> {
+  const tensor = fc.record({
+    name: fc.oneof(fc.constant('input'), fc.string()),
+    datatype: fc.oneof(fc.constantFrom('FP32', 'FP64', 'INT64', 'BOOL', 'BYTES', 'FP16'), fc.string()),
+    shape: fc.oneof(fc.constant([1, 20]), fc.array(fc.integer({ min: -2, max: 30 }), { maxLength: 4 })),
+    data: fc.oneof(fc.constant([...row]), fc.array(fc.jsonValue(), { maxLength: 30 })),
+  });
+  return fc.oneof(
+    fc.jsonValue(),
+    fc.record({ inputs: fc.array(tensor, { maxLength: 3 }), id: fc.jsonValue() }),
+  );
 }

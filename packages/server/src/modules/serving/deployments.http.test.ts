@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { evaluateMlp, mlpModel } from '../../testing/onnx-builder.js';
 import {
+  arbitraryInferBody,
   eventually,
   registerVersion,
   setAlias,
@@ -360,16 +361,7 @@ describeEachDatabase('deployments: serving ONNX versions over v2 and predict', (
       201,
     );
     await waitServed(t.app, 'fuzz', 1);
-    const tensor = fc.record({
-      name: fc.oneof(fc.constant('input'), fc.string()),
-      datatype: fc.oneof(fc.constantFrom('FP32', 'FP64', 'INT64', 'BOOL', 'BYTES', 'FP16'), fc.string()),
-      shape: fc.oneof(fc.constant([1, 20]), fc.array(fc.integer({ min: -2, max: 30 }), { maxLength: 4 })),
-      data: fc.oneof(fc.constant(ROW), fc.array(fc.jsonValue(), { maxLength: 30 })),
-    });
-    const body = fc.oneof(
-      fc.jsonValue(),
-      fc.record({ inputs: fc.array(tensor, { maxLength: 3 }), id: fc.jsonValue() }),
-    );
+    const body = arbitraryInferBody(ROW);
     await fc.assert(
       fc.asyncProperty(body, async (value) => {
         const res = await infer('fuzz', value);
