@@ -4,8 +4,11 @@
  * - one client, one row: p50/p99 latency of in-process onnxruntime (the
  *   ceiling), Cairn's v2 route and its predict route (target: v2 p99 ≤ 1 ms
  *   above in-process);
- * - 64 concurrent clients, one row each, for 10 s (autocannon): predictions/s
- *   with adaptive batching and with batching off (targets ≥ 10,000/s and ≥ 3×);
+ * - 64 concurrent clients, one row each, for 10 s: predictions/s with adaptive
+ *   batching and with batching off (targets ≥ 10,000/s and ≥ 3×);
+ * - the floors of any HTTP route on this machine, loaded the same way: a bare
+ *   node:http JSON echo and a bare Fastify echo, each in its own process.
+ * Load comes from wrk when installed (http-load.ts), autocannon otherwise.
  * - under that load: canary weight changes and a rollback, counting every
  *   request that did not get a 200 (target: none).
  * For the 20 → 64 → 64 → 2 MLP and a 20-feature logistic regression.
@@ -13,25 +16,25 @@
  *   node --import tsx bench/serving.bench.ts [--dialect sqlite|postgres|both] [--seconds 10]
  */
 import { fork } from 'node:child_process';
-import http from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import * as ort from 'onnxruntime-node';
 import { logisticModel, mlpModel } from '../packages/server/src/testing/onnx-builder.js';
 import { dialectsFrom, pgSchemaUrl, REPO, saveFigures, startCairn } from './harness.js';
+import { load, LOAD_GENERATOR, type LoadResult } from './http-load.js';
 
 const { values } = parseArgs({
   options: {
     dialect: { type: 'string', default: 'sqlite' },
     seconds: { type: 'string', default: '10' },
-    latencyRequests: { type: 'string', default: '5000' },
+    latencySeconds: { type: 'string', default: '10' },
   },
 });
 const SECONDS = Number(values.seconds);
-const LATENCY_REQUESTS = Number(values.latencyRequests);
+const LATENCY_SECONDS = Number(values.latencySeconds);
+const IN_PROCESS_RUNS = 20_000;
 const CONNECTIONS = 64;
 const ROW = Array.from({ length: 20 }, (_, i) => (i % 7) / 3 - 1);
 
@@ -52,7 +55,7 @@ const percentile = (sorted: number[], q: number): number =>
 async function latency(op: () => Promise<void>): Promise<{ p50: number; p99: number }> {
   for (let i = 0; i < 500; i++) await op();
   const samples: number[] = [];
-  for (let i = 0; i < LATENCY_REQUESTS; i++) {
+  for (let i = 0; i < IN_PROCESS_RUNS; i++) {
     const t = performance.now();
     await op();
     samples.push(performance.now() - t);
@@ -81,49 +84,14 @@ async function inProcess(model: ModelCase): Promise<{ p50: number; p99: number }
   return result;
 }
 
-/** One keep-alive connection, one request at a time: what a single client sees. */
-function client(url: string): (path: string, body: string) => Promise<void> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  return (path, body) =>
-    new Promise<void>((resolve, reject) => {
-      const req = http.request(
-        `${url}${path}`,
-        {
-          method: 'POST',
-          agent,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () =>
-            res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`)),
-          );
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+/** One client, one request at a time on a kept-alive connection: what a single caller sees. */
+async function oneClient(url: string, body: string): Promise<LoadResult> {
+  await load({ url, body, connections: 1, seconds: 2 });
+  return load({ url, body, connections: 1, seconds: LATENCY_SECONDS });
 }
 
-async function load(
-  url: string,
-  body: string,
-  seconds = SECONDS,
-): Promise<{ perSecond: number; non200: number; errors: number; p99: number }> {
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    connections: CONNECTIONS,
-    duration: seconds,
-    headers: { 'content-type': 'application/json' },
-    body,
-  });
-  return {
-    perSecond: result.requests.average,
-    non200: result.non2xx,
-    errors: result.errors + result.timeouts,
-    p99: result.latency.p99,
-  };
+function many(url: string, body: string, seconds = SECONDS): Promise<LoadResult> {
+  return load({ url, body, connections: CONNECTIONS, seconds });
 }
 
 interface ApiCall {
@@ -172,30 +140,73 @@ async function served(url: string, name: string, revision: number): Promise<void
   throw new Error(`${name} did not serve revision ${revision} in time`);
 }
 
-/**
- * The floor of any HTTP route here: a Fastify server in its own process that
- * echoes the same body, called the same way. Tail latency across two
- * processes on this 2-vCPU machine is the scheduler's, whatever the route does.
- */
-async function bareHttp(body: string): Promise<{ p50: number; p99: number }> {
-  const source = `import Fastify from 'fastify';
+const FLOORS = {
+  // What any Node.js route costs here: parse the JSON body, answer a small JSON body.
+  node: `import http from 'node:http';
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const body = JSON.parse(Buffer.concat(chunks).toString());
+    const text = JSON.stringify({ model_name: 'echo', outputs: [{ name: 'p', datatype: 'FP32', shape: [1, 2], data: [body.inputs.length, 0.5] }] });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  });
+});
+server.listen(0, '127.0.0.1', () => process.send(server.address().port));`,
+  // The least a served model costs: node:http around the same onnxruntime session options, one run per
+  // request, no checks, no batching, no log.
+  ort: `import http from 'node:http';
+import * as ort from 'onnxruntime-node';
+const [file, input] = process.argv.slice(2);
+const session = await ort.InferenceSession.create(file, {
+  intraOpNumThreads: 2, interOpNumThreads: 1, extra: { 'session.intra_op.allow_spinning': '0' },
+});
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', async () => {
+    const body = JSON.parse(Buffer.concat(chunks).toString());
+    const feed = { [input]: new ort.Tensor('float32', Float32Array.from(body.inputs[0].data), body.inputs[0].shape) };
+    const out = Object.values(await session.run(feed))[0];
+    const text = JSON.stringify({ outputs: [{ name: 'p', datatype: 'FP32', shape: out.dims, data: Array.from(out.data) }] });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  });
+});
+server.listen(0, '127.0.0.1', () => process.send(server.address().port));`,
+  fastify: `import Fastify from 'fastify';
 const app = Fastify();
 app.post('/echo', async (request) => request.body);
 await app.listen({ host: '127.0.0.1', port: 0 });
-process.send(app.server.address().port);`;
-  const file = path.join(REPO, 'bench/.work/echo-server.mjs');
-  writeFileSync(file, source);
-  const child = fork(file, [], { stdio: 'ignore' });
+process.send(app.server.address().port);`,
+};
+
+/**
+ * The floors of any HTTP route here: an echo server (or the bare model
+ * server) in its own process, loaded exactly as Cairn is. Tail latency and throughput across two
+ * processes on this 2-vCPU machine are mostly the machine's, whatever the route does.
+ */
+async function floor(
+  kind: keyof typeof FLOORS,
+  body: string,
+  args: string[],
+): Promise<{ one: LoadResult; many: LoadResult }> {
+  const file = path.join(REPO, `bench/.work/echo-${kind}.mjs`);
+  writeFileSync(file, FLOORS[kind]);
+  const child = fork(file, args, { stdio: 'ignore' });
   try {
     const port = await new Promise<number>((resolve) => child.once('message', (p) => resolve(p as number)));
-    const send = client(`http://127.0.0.1:${port}`);
-    return await latency(() => send('/echo', body));
+    const url = `http://127.0.0.1:${port}/echo`;
+    await many(url, body, 2);
+    return { one: await oneClient(url, body), many: await many(url, body) };
   } finally {
     child.kill();
   }
 }
 
 const results: Record<string, Record<string, number>> = {};
+console.log(`load generator: ${LOAD_GENERATOR}`);
 for (const dialect of dialectsFrom(values.dialect)) {
   const pg = dialect === 'postgres' ? await pgSchemaUrl('serving') : undefined;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-serving-'));
@@ -221,23 +232,29 @@ for (const dialect of dialectsFrom(values.dialect)) {
       });
       const predictBody = JSON.stringify({ instances: [ROW] });
 
-      const send = client(server.url);
-      const viaV2 = await latency(() => send(`/v2/models/${m}/infer`, v2Body));
-      const viaPredict = await latency(() => send(`/deployments/${m}/predict`, predictBody));
-      const bare = await bareHttp(v2Body);
-      figures[`${m}_bare_http_p50_ms`] = bare.p50;
-      figures[`${m}_bare_http_p99_ms`] = bare.p99;
+      const viaV2 = await oneClient(`${server.url}/v2/models/${m}/infer`, v2Body);
+      const viaPredict = await oneClient(`${server.url}/deployments/${m}/predict`, predictBody);
+      const modelFile = path.join(REPO, `bench/.work/${m}.onnx`);
+      writeFileSync(modelFile, model.bytes);
+      for (const kind of ['node', 'fastify', 'ort'] as const) {
+        const bare = await floor(kind, v2Body, [modelFile, model.input]);
+        Object.assign(figures, {
+          [`${m}_bare_${kind}_p50_ms`]: bare.one.p50Ms,
+          [`${m}_bare_${kind}_p99_ms`]: bare.one.p99Ms,
+          [`${m}_bare_${kind}_64c_per_s`]: bare.many.perSecond,
+        });
+      }
       Object.assign(figures, {
-        [`${m}_v2_p50_ms`]: viaV2.p50,
-        [`${m}_v2_p99_ms`]: viaV2.p99,
-        [`${m}_predict_p50_ms`]: viaPredict.p50,
-        [`${m}_predict_p99_ms`]: viaPredict.p99,
+        [`${m}_v2_p50_ms`]: viaV2.p50Ms,
+        [`${m}_v2_p99_ms`]: viaV2.p99Ms,
+        [`${m}_predict_p50_ms`]: viaPredict.p50Ms,
+        [`${m}_predict_p99_ms`]: viaPredict.p99Ms,
       });
 
       const infer = `${server.url}/v2/models/${m}/infer`;
-      await load(infer, v2Body, 2); // warm-up: JIT, connection set-up, first batches
-      const batched = await load(infer, v2Body);
-      const predictLoad = await load(`${server.url}/deployments/${m}/predict`, predictBody);
+      await many(infer, v2Body, 2); // warm-up: JIT, connection set-up, first batches
+      const batched = await many(infer, v2Body);
+      const predictLoad = await many(`${server.url}/deployments/${m}/predict`, predictBody);
       ({ deployment } = await api(server.url, {
         method: 'PATCH',
         path: `/deployments/${m}`,
@@ -246,7 +263,7 @@ for (const dialect of dialectsFrom(values.dialect)) {
         },
       }));
       await served(server.url, m, deployment.revision);
-      const unbatched = await load(infer, v2Body);
+      const unbatched = await many(infer, v2Body);
       ({ deployment } = await api(server.url, {
         method: 'PATCH',
         path: `/deployments/${m}`,
@@ -257,15 +274,17 @@ for (const dialect of dialectsFrom(values.dialect)) {
       await served(server.url, m, deployment.revision);
       Object.assign(figures, {
         [`${m}_v2_64c_batched_per_s`]: batched.perSecond,
-        [`${m}_v2_64c_batched_p99_ms`]: batched.p99,
+        [`${m}_v2_64c_batched_p99_ms`]: batched.p99Ms,
+        [`${m}_v2_64c_over_bare_node`]: batched.perSecond / figures[`${m}_bare_node_64c_per_s`]!,
+        [`${m}_v2_64c_over_bare_ort`]: batched.perSecond / figures[`${m}_bare_ort_64c_per_s`]!,
         [`${m}_predict_64c_batched_per_s`]: predictLoad.perSecond,
         [`${m}_v2_64c_unbatched_per_s`]: unbatched.perSecond,
         [`${m}_batched_over_unbatched`]: batched.perSecond / unbatched.perSecond,
-        [`${m}_load_non200`]: batched.non200 + batched.errors + unbatched.non200 + unbatched.errors,
+        [`${m}_load_non200`]: batched.non2xx + batched.errors + unbatched.non2xx + unbatched.errors,
       });
 
       // Weight changes and a rollback while 64 clients keep sending.
-      const during = load(infer, v2Body);
+      const during = many(infer, v2Body);
       const changes: Array<() => Promise<unknown>> = [
         () =>
           api(server.url, {
@@ -289,7 +308,7 @@ for (const dialect of dialectsFrom(values.dialect)) {
       const rolled = await during;
       Object.assign(figures, {
         [`${m}_rollout_per_s`]: rolled.perSecond,
-        [`${m}_rollout_non200`]: rolled.non200,
+        [`${m}_rollout_non200`]: rolled.non2xx,
         [`${m}_rollout_errors`]: rolled.errors,
       });
       // Last, so onnxruntime in this process never shares the machine with the HTTP figures.
@@ -298,6 +317,8 @@ for (const dialect of dialectsFrom(values.dialect)) {
         [`${m}_inprocess_p50_ms`]: ceiling.p50,
         [`${m}_inprocess_p99_ms`]: ceiling.p99,
         [`${m}_v2_p99_over_inprocess_ms`]: figures[`${m}_v2_p99_ms`]! - ceiling.p99,
+        [`${m}_bare_node_p99_over_inprocess_ms`]: figures[`${m}_bare_node_p99_ms`]! - ceiling.p99,
+        [`${m}_bare_ort_p99_over_inprocess_ms`]: figures[`${m}_bare_ort_p99_ms`]! - ceiling.p99,
       });
       console.log(`${dialect} ${m}:`, JSON.stringify(figures));
     }
